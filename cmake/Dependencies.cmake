@@ -1,0 +1,15 @@
+# Every dependency is a Debian package (scripts/install-deps.sh installs them). Most ship CMake
+# configs; libgit2 is found through pkg-config.
+find_package(Threads REQUIRED)
+find_package(tl-expected REQUIRED)
+find_package(fmt REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBGIT2 REQUIRED IMPORTED_TARGET libgit2)
+if(MLO_BUILD_TESTS)
+  find_package(Catch2 2.13 REQUIRED)
+endif()

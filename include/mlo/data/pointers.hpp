@@ -1,0 +1,26 @@
+#pragma once
+
+#include <filesystem>
+#include <mlo/store/pointer_file.hpp>
+#include <mlo/util/error.hpp>
+#include <string>
+#include <vector>
+
+namespace mlo::data {
+
+// A pointer found in the workspace or in a git revision.
+struct PointerRef {
+    std::string data_path; // project-relative path of the data, e.g. "data/raw.csv"
+    store::Pointer pointer;
+};
+
+// Every pointer file in the work tree below `root`, sorted by path. Skips `.git`, `.mlo` and the
+// contents of tracked directories. A malformed pointer is an error naming it.
+Result<std::vector<PointerRef>> find_workspace_pointers(const std::filesystem::path& root);
+
+// Keeps the pointers whose data path equals one of `paths` or lies below one of them.
+// A path that selects nothing is ErrorCode::input naming it.
+Result<std::vector<PointerRef>> select_pointers(const std::vector<PointerRef>& all,
+                                                const std::vector<std::string>& paths);
+
+} // namespace mlo::data

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <mlo/hash/object_id.hpp>
+#include <mlo/util/error.hpp>
+#include <string>
+#include <string_view>
+
+namespace mlo::store {
+
+namespace fs = std::filesystem;
+using hash::ObjectId;
+
+struct StoredObject {
+    ObjectId id;
+    uint64_t size = 0;
+    bool was_new = false; // false when an identical object was already present
+};
+
+// The content-addressed object store under `.mlo/objects/sha256/<2 hex>/<62 hex>`.
+//
+// Objects are immutable and read-only (mode 0444). New content is written to an anonymous file
+// (O_TMPFILE) while it is hashed and linked into place under its id only when complete, so a
+// process killed at any instant leaves no partial object visible and no garbage behind; where the
+// filesystem has no O_TMPFILE a named temp file under `.mlo/tmp/` is used instead. An object that
+// already exists is never rewritten. Thread-safe: every method may be called concurrently.
+class ObjectStore {
+  public:
+    explicit ObjectStore(fs::path mlo_dir);
+
+    // Creates the directory layout (idempotent).
+    Status create() const;
+
+    fs::path path_of(const ObjectId& id) const;
+    bool contains(const ObjectId& id) const;
+
+    // Hashes `source` and stores it in one read pass. Large files are read, hashed and written
+    // in a pipeline on two threads. Fails if `source` changes size while being read.
+    Result<StoredObject> put_file(const fs::path& source) const;
+
+    // Stores bytes held in memory (manifests, records).
+    Result<StoredObject> put_bytes(std::string_view bytes) const;
+
+    // Reads an object and checks its hash; a mismatch is ErrorCode::failure "corrupt object".
+    // A missing object is ErrorCode::input "missing object".
+    Result<std::string> read_bytes(const ObjectId& id) const;
+
+    // Re-hashes an object file; returns the id its bytes actually have.
+    Result<ObjectId> rehash(const ObjectId& id) const;
+
+    // Calls `visit` for every object file present (ids parsed from the paths). Stray files that
+    // are not valid object names are reported through `stray` (may be null).
+    Status for_each(const std::function<void(const ObjectId&, uint64_t size)>& visit,
+                    const std::function<void(const fs::path&)>& stray = nullptr) const;
+
+    // Deletes an object (gc only; the caller holds the store's exclusive lock).
+    Status remove(const ObjectId& id) const;
+
+    const fs::path& root() const { return m_mlo_dir; }
+    fs::path tmp_dir() const { return m_mlo_dir / "tmp"; }
+
+  private:
+    fs::path m_mlo_dir;
+    fs::path m_objects_dir;
+};
+
+} // namespace mlo::store

@@ -1,0 +1,32 @@
+#include "command.hpp"
+
+namespace mlo::cli {
+
+std::unique_ptr<Command> make_init_command();
+std::unique_ptr<Command> make_track_command();
+std::unique_ptr<Command> make_status_command();
+std::unique_ptr<Command> make_checkout_command();
+std::unique_ptr<Command> make_diff_command();
+std::unique_ptr<Command> make_gc_command();
+std::unique_ptr<Command> make_fsck_command();
+std::unique_ptr<Command> make_help_command();
+
+const std::vector<CommandSpec>& command_table() {
+    static const std::vector<CommandSpec> k_commands = {
+        {"init", "Create an mlo project (and a git repository if there is none)", Needs::nothing,
+         make_init_command},
+        {"track", "Version files or directories by content hash", Needs::project, make_track_command},
+        {"status", "Show how the workspace differs from pointers and the store", Needs::project,
+         make_status_command},
+        {"checkout", "Make workspace data match its pointers (or a past revision)", Needs::project,
+         make_checkout_command},
+        {"diff", "Show tracked files added, modified or deleted between revisions", Needs::project,
+         make_diff_command},
+        {"gc", "Remove objects nothing refers to", Needs::project, make_gc_command},
+        {"fsck", "Verify the hash of every object in the store", Needs::project, make_fsck_command},
+        {"help", "Show help for a command", Needs::nothing, make_help_command},
+    };
+    return k_commands;
+}
+
+} // namespace mlo::cli

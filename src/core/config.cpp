@@ -1,0 +1,686 @@
+// Reading `mlo.yaml` happens in two steps. yaml-cpp first builds a node tree; a syntax error stops
+// there, because nothing after it can be trusted. A validator then walks the tree once, section by
+// section in file order, and collects every problem instead of stopping at the first, so a user who
+// fixes the file sees all of its mistakes in one run (as mold and rustc report). Problems are sorted
+// by line and returned as one ErrorCode::input error.
+//
+// Only the shape is checked here: known keys, types, names, paths that stay inside the project, and
+// references between sections (default_remote). Sections that later layers interpret in depth
+// (deploy, monitor, access, serve, slurm) are kept as nodes and checked one level deep.
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <mlo/core/config.hpp>
+#include <mlo/util/did_you_mean.hpp>
+#include <optional>
+#include <set>
+#include <unistd.h>
+#include <utility>
+
+namespace mlo::core {
+
+namespace {
+
+using Names = std::vector<std::string>;
+
+const Names k_top_keys = {"project", "store",    "params", "remotes", "default_remote", "pipeline",
+                          "models",  "registry", "deploy", "monitor", "access"};
+const Names k_store_keys = {"link"};
+const Names k_remote_keys = {"url", "endpoint", "region", "profile", "jobs"};
+const Names k_stage_keys = {"cmd",      "deps",  "params", "outs",          "metrics",
+                            "executor", "slurm", "desc",   "always_changed"};
+const Names k_model_keys = {"path", "type", "signature", "serve", "description"};
+const Names k_signature_keys = {"inputs", "outputs"};
+const Names k_field_keys = {"name", "type", "pii"};
+const Names k_registry_keys = {"stages"};
+const Names k_monitor_keys = {"model",       "reference", "target",  "prediction", "features", "drift",
+                              "performance", "on_fail",   "binning", "labels",     "current"};
+const Names k_access_keys = {"keys", "rules"};
+
+bool is_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// [A-Za-z0-9][A-Za-z0-9<extra>]*
+bool valid_name(std::string_view name, std::string_view extra) {
+    if (name.empty() || !is_alnum(name.front()))
+        return false;
+    return std::all_of(name.begin(), name.end(),
+                       [&](char c) { return is_alnum(c) || extra.find(c) != std::string_view::npos; });
+}
+
+// GTO's artifact name grammar, [a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?, because model versions and
+// stages are written as GTO tags (`MODEL@vX.Y.Z`, `MODEL#STAGE#N`) that GTO itself must read.
+bool valid_gto_name(std::string_view name) {
+    return valid_name(name, "-/_") && is_alnum(name.back());
+}
+
+// Joins pieces in one allocation; messages are built inside loops over the file's entries.
+template <typename... Pieces> std::string concat(const Pieces&... pieces) {
+    std::string out;
+    out.reserve((std::string_view(pieces).size() + ...));
+    (out.append(pieces), ...);
+    return out;
+}
+
+std::string join(const Names& names) {
+    std::string out;
+    for (const auto& name : names)
+        out += (out.empty() ? "" : ", ") + name;
+    return out;
+}
+
+// A path must name something inside the project: mlo hashes, moves and deletes what it names.
+// Returns what is wrong with it, or "" when it is fine.
+std::string path_problem(std::string_view path) {
+    if (path.empty())
+        return "empty path";
+    if (path.front() == '/')
+        return "'" + std::string(path) + "' is an absolute path";
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = std::min(path.find('/', start), path.size());
+        if (path.substr(start, end - start) == "..")
+            return "'" + std::string(path) + "' leaves the project ('..')";
+        start = end + 1;
+    }
+    return {};
+}
+
+const char* const k_path_hint = "paths are relative to the directory holding mlo.yaml and stay inside it";
+
+int line_of(const YAML::Node& node) {
+    return node.Mark().is_null() ? 0 : node.Mark().line + 1;
+}
+
+std::string describe(const YAML::Node& node) {
+    switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+        return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+        return "a list";
+    case YAML::NodeType::Map:
+        return "a map";
+    default:
+        return "empty";
+    }
+}
+
+struct Entry {
+    std::string key;
+    YAML::Node key_node;
+    YAML::Node value;
+};
+
+struct Located {
+    std::string value;
+    int line = 0;
+};
+
+struct Problem {
+    int line = 0; // 0 when the problem has no place in the file (a missing key of the whole file)
+    std::string text;
+    std::string hint;
+};
+
+class Validator {
+  public:
+    explicit Validator(Config& config) : m_config(config) {}
+
+    void validate(const YAML::Node& root);
+    std::vector<Problem>& problems() { return m_problems; }
+
+  private:
+    void report(int line, std::string text, std::string hint = {}) {
+        m_problems.push_back(Problem{line, std::move(text), std::move(hint)});
+    }
+
+    // A null value ("key:" with nothing after it) has the mark of the next token, so such problems
+    // are reported on the key's line.
+    static int value_line(const Entry& entry) {
+        return entry.value.IsNull() || entry.value.Mark().is_null() ? line_of(entry.key_node)
+                                                                    : line_of(entry.value);
+    }
+
+    std::vector<Entry> entries(const YAML::Node& map, const std::string& where);
+    std::vector<Entry> known_entries(const YAML::Node& map, const std::string& where, const Names& allowed);
+    bool expect_map(const Entry& entry, const std::string& where, bool null_ok);
+    std::optional<std::string> string_value(const Entry& entry, const std::string& where);
+    std::optional<bool> bool_value(const Entry& entry, const std::string& where);
+    std::vector<Located> string_list(const Entry& entry, const std::string& where,
+                                     const std::string& map_entry_message = {});
+    std::vector<std::string> path_list(const Entry& entry, const std::string& where);
+    void check_path(const std::string& path, int line, const std::string& where);
+
+    void project(const Entry& entry);
+    void store(const Entry& entry);
+    void params(const Entry& entry);
+    void remotes(const Entry& entry);
+    void remote(const Entry& entry);
+    void pipeline(const Entry& entry);
+    void stage(const Entry& entry);
+    void models(const Entry& entry);
+    void model(const Entry& entry);
+    void signature(const Entry& entry, const std::string& where);
+    void registry(const Entry& entry);
+    YAML::Node deploy(const Entry& entry);
+    YAML::Node keyed_section(const Entry& entry, const Names& allowed);
+
+    Config& m_config;
+    std::vector<Problem> m_problems;
+};
+
+// Every entry of a map, in file order, reporting keys that are not plain strings and duplicates
+// (yaml-cpp keeps both copies of a duplicated key; a silent "last one wins" would hide a mistake).
+std::vector<Entry> Validator::entries(const YAML::Node& map, const std::string& where) {
+    std::vector<Entry> out;
+    std::set<std::string> seen;
+    std::string prefix = where.empty() ? "" : where + ": ";
+    for (const auto& item : map) {
+        if (!item.first.IsScalar()) {
+            report(line_of(item.first), prefix + "keys must be plain strings, not " + describe(item.first));
+            continue;
+        }
+        const std::string& key = item.first.Scalar();
+        if (!seen.insert(key).second) {
+            report(line_of(item.first), concat(prefix, "duplicate key '", key, "'"));
+            continue;
+        }
+        out.push_back(Entry{key, item.first, item.second});
+    }
+    return out;
+}
+
+std::vector<Entry> Validator::known_entries(const YAML::Node& map, const std::string& where,
+                                            const Names& allowed) {
+    std::vector<Entry> out;
+    for (auto& entry : entries(map, where)) {
+        if (std::find(allowed.begin(), allowed.end(), entry.key) != allowed.end()) {
+            out.push_back(std::move(entry));
+            continue;
+        }
+        std::string suggestion = util::did_you_mean(entry.key, allowed);
+        // With a close match the suggestion is enough; without one, the list of keys is the help.
+        std::string hint =
+            suggestion.empty()
+                ? (where.empty() ? "top-level keys: " : "keys of " + where + ": ") + join(allowed)
+                : std::string();
+        report(line_of(entry.key_node),
+               concat(where, where.empty() ? "" : ": ", "unknown key '", entry.key, "'", suggestion),
+               std::move(hint));
+    }
+    return out;
+}
+
+// True when the value is a map. An empty section ("pipeline:" with its stages commented out) is
+// fine where `null_ok`, and reads as absent.
+bool Validator::expect_map(const Entry& entry, const std::string& where, bool null_ok) {
+    if (entry.value.IsMap())
+        return true;
+    if (!(null_ok && entry.value.IsNull()))
+        report(value_line(entry), where + ": must be a map, not " + describe(entry.value));
+    return false;
+}
+
+std::optional<std::string> Validator::string_value(const Entry& entry, const std::string& where) {
+    if (entry.value.IsScalar() && !entry.value.Scalar().empty())
+        return entry.value.Scalar();
+    report(value_line(entry), where + ": must be a non-empty string, not " + describe(entry.value));
+    return std::nullopt;
+}
+
+std::optional<bool> Validator::bool_value(const Entry& entry, const std::string& where) {
+    bool value = false;
+    if (entry.value.IsScalar() && YAML::convert<bool>::decode(entry.value, value))
+        return value;
+    report(value_line(entry), where + ": must be true or false, not " + describe(entry.value));
+    return std::nullopt;
+}
+
+std::vector<Located> Validator::string_list(const Entry& entry, const std::string& where,
+                                            const std::string& map_entry_message) {
+    std::vector<Located> out;
+    if (entry.value.IsNull())
+        return out;
+    if (!entry.value.IsSequence()) {
+        report(value_line(entry), where + ": must be a list of strings, not " + describe(entry.value),
+               "write a list as [a, b] or as lines starting with '- '");
+        return out;
+    }
+    for (const auto& item : entry.value) {
+        if (item.IsMap() && !map_entry_message.empty())
+            report(line_of(item), concat(where, ": ", map_entry_message));
+        else if (!item.IsScalar() || item.Scalar().empty())
+            report(line_of(item), concat(where, ": entries must be non-empty strings, not ", describe(item)));
+        else
+            out.push_back(Located{item.Scalar(), line_of(item)});
+    }
+    return out;
+}
+
+void Validator::check_path(const std::string& path, int line, const std::string& where) {
+    if (std::string problem = path_problem(path); !problem.empty())
+        report(line, where + ": " + problem, k_path_hint);
+}
+
+std::vector<std::string> Validator::path_list(const Entry& entry, const std::string& where) {
+    std::vector<std::string> out;
+    for (auto& item : string_list(entry, where)) {
+        check_path(item.value, item.line, where);
+        out.push_back(std::move(item.value));
+    }
+    return out;
+}
+
+void Validator::validate(const YAML::Node& root) {
+    if (!root.IsDefined() || root.IsNull()) {
+        report(0, "the file is empty", "an mlo.yaml needs at least `project: <name>`");
+        return;
+    }
+    if (!root.IsMap()) {
+        report(line_of(root),
+               "the top level must be a map of keys such as `project: <name>`, not " + describe(root));
+        return;
+    }
+    bool has_project = false;
+    std::optional<Entry> default_remote;
+    for (const auto& entry : known_entries(root, "", k_top_keys)) {
+        const std::string& key = entry.key;
+        if (key == "project") {
+            has_project = true;
+            project(entry);
+        } else if (key == "store") {
+            store(entry);
+        } else if (key == "params") {
+            params(entry);
+        } else if (key == "remotes") {
+            remotes(entry);
+        } else if (key == "default_remote") {
+            default_remote = entry; // checked once every remote is known, wherever it is defined
+        } else if (key == "pipeline") {
+            pipeline(entry);
+        } else if (key == "models") {
+            models(entry);
+        } else if (key == "registry") {
+            registry(entry);
+        } else if (key == "deploy") {
+            m_config.deploy = deploy(entry);
+        } else if (key == "monitor") {
+            m_config.monitor = keyed_section(entry, k_monitor_keys);
+        } else if (key == "access") {
+            m_config.access = keyed_section(entry, k_access_keys);
+        }
+    }
+    if (!has_project)
+        report(0, "missing required key 'project'", "start mlo.yaml with `project: <name>`");
+    if (default_remote) {
+        if (auto name = string_value(*default_remote, "default_remote")) {
+            if (m_config.remotes.count(*name) != 0) {
+                m_config.default_remote = *name;
+            } else {
+                Names known;
+                for (const auto& [remote_name, remote_config] : m_config.remotes)
+                    known.push_back(remote_name);
+                report(value_line(*default_remote),
+                       "default_remote: '" + *name + "' is not a remote" + util::did_you_mean(*name, known),
+                       known.empty() ? "define it under `remotes:`" : "remotes: " + join(known));
+            }
+        }
+    }
+}
+
+void Validator::project(const Entry& entry) {
+    auto name = string_value(entry, "project");
+    if (!name)
+        return;
+    if (!valid_name(*name, "._-")) {
+        report(value_line(entry), "project: '" + *name + "' is not a valid name",
+               "use letters, digits, '.', '_' and '-', starting with a letter or digit");
+        return;
+    }
+    m_config.project = *name;
+}
+
+void Validator::store(const Entry& entry) {
+    if (!expect_map(entry, "store", true))
+        return;
+    for (const auto& item : known_entries(entry.value, "store", k_store_keys)) {
+        if (auto text = string_value(item, "store.link")) {
+            if (auto mode = store::parse_link_mode(*text))
+                m_config.link = *mode;
+            else
+                report(value_line(item), "store.link: " + mode.error().message);
+        }
+    }
+}
+
+void Validator::params(const Entry& entry) {
+    auto path = string_value(entry, "params");
+    if (!path)
+        return;
+    check_path(*path, value_line(entry), "params");
+    m_config.params_file = *path;
+}
+
+void Validator::remotes(const Entry& entry) {
+    if (!expect_map(entry, "remotes", true))
+        return;
+    for (const auto& item : entries(entry.value, "remotes"))
+        remote(item);
+}
+
+void Validator::remote(const Entry& entry) {
+    std::string where = "remotes." + entry.key;
+    // Remote names appear on the command line (-r NAME) and in directory names under .mlo/.
+    if (!valid_name(entry.key, "._-")) {
+        report(line_of(entry.key_node), "remotes: '" + entry.key + "' is not a valid remote name",
+               "use letters, digits, '.', '_' and '-', starting with a letter or digit");
+        return;
+    }
+    if (!expect_map(entry, where, false))
+        return;
+    RemoteConfig remote_config;
+    remote_config.name = entry.key;
+    bool has_url = false;
+    for (const auto& item : known_entries(entry.value, where, k_remote_keys)) {
+        std::string item_where = where + "." + item.key;
+        if (item.key == "jobs") {
+            int jobs = 0;
+            if (item.value.IsScalar() && YAML::convert<int>::decode(item.value, jobs) && jobs > 0)
+                remote_config.jobs = jobs;
+            else
+                report(value_line(item),
+                       item_where + ": must be a positive integer, not " + describe(item.value));
+            continue;
+        }
+        auto value = string_value(item, item_where);
+        if (item.key == "url")
+            has_url = true;
+        if (!value)
+            continue;
+        if (item.key == "url")
+            remote_config.url = *value;
+        else if (item.key == "endpoint")
+            remote_config.endpoint = *value;
+        else if (item.key == "region")
+            remote_config.region = *value;
+        else if (item.key == "profile")
+            remote_config.profile = *value;
+    }
+    if (!has_url)
+        report(line_of(entry.key_node), where + ": missing required key 'url'",
+               "a remote is a directory (url: /mnt/share/mlo) or a bucket (url: s3://bucket/prefix)");
+    // Kept even when incomplete, so that default_remote still resolves and reports nothing extra.
+    m_config.remotes[entry.key] = std::move(remote_config);
+}
+
+void Validator::pipeline(const Entry& entry) {
+    if (!expect_map(entry, "pipeline", true))
+        return;
+    for (const auto& item : entries(entry.value, "pipeline"))
+        stage(item);
+}
+
+void Validator::stage(const Entry& entry) {
+    std::string where = "pipeline." + entry.key;
+    // Stage names become file names of logs and keys of mlo.lock, and `train STAGE` arguments.
+    if (!valid_name(entry.key, "_-")) {
+        report(line_of(entry.key_node), "pipeline: '" + entry.key + "' is not a valid stage name",
+               "use letters, digits, '_' and '-', starting with a letter or digit");
+        return;
+    }
+    if (!expect_map(entry, where, false))
+        return;
+    StageConfig stage_config;
+    stage_config.name = entry.key;
+    bool has_cmd = false;
+    for (const auto& item : known_entries(entry.value, where, k_stage_keys)) {
+        std::string item_where = where + "." + item.key;
+        if (item.key == "cmd") {
+            has_cmd = true;
+            if (auto cmd = string_value(item, item_where))
+                stage_config.cmd = *cmd;
+        } else if (item.key == "deps") {
+            stage_config.deps = path_list(item, item_where);
+        } else if (item.key == "outs") {
+            stage_config.outs = path_list(item, item_where);
+        } else if (item.key == "metrics") {
+            stage_config.metrics = path_list(item, item_where);
+        } else if (item.key == "params") {
+            // DVC also allows {other_file.yaml: [keys]}; not supported yet, so say so plainly.
+            for (auto& key : string_list(item, item_where,
+                                         "params from another file ({file: [keys]}) are not supported yet; "
+                                         "list keys of the params file"))
+                stage_config.params.push_back(std::move(key.value));
+        } else if (item.key == "executor") {
+            if (auto executor = string_value(item, item_where))
+                stage_config.executor = *executor == "local" ? std::string() : *executor;
+        } else if (item.key == "slurm") {
+            if (expect_map(item, item_where, true))
+                stage_config.executor_options = item.value;
+        } else if (item.key == "desc") {
+            if (auto desc = string_value(item, item_where))
+                stage_config.desc = *desc;
+        } else if (item.key == "always_changed") {
+            if (auto value = bool_value(item, item_where))
+                stage_config.always_changed = *value;
+        }
+    }
+    if (!has_cmd)
+        report(line_of(entry.key_node), where + ": missing required key 'cmd'",
+               "a stage needs the command that produces its outs, e.g. `cmd: python3 src/train.py`");
+    m_config.pipeline.push_back(std::move(stage_config));
+}
+
+void Validator::models(const Entry& entry) {
+    if (!expect_map(entry, "models", true))
+        return;
+    for (const auto& item : entries(entry.value, "models"))
+        model(item);
+}
+
+void Validator::model(const Entry& entry) {
+    std::string where = "models." + entry.key;
+    if (!valid_gto_name(entry.key)) {
+        report(line_of(entry.key_node), "models: '" + entry.key + "' is not a valid model name",
+               "use letters, digits, '-', '_' and '/', starting and ending with a letter or digit");
+        return;
+    }
+    if (!expect_map(entry, where, false))
+        return;
+    ModelConfig model_config;
+    model_config.name = entry.key;
+    bool has_path = false;
+    for (const auto& item : known_entries(entry.value, where, k_model_keys)) {
+        std::string item_where = where + "." + item.key;
+        if (item.key == "path") {
+            has_path = true;
+            if (auto path = string_value(item, item_where)) {
+                check_path(*path, value_line(item), item_where);
+                model_config.path = *path;
+            }
+        } else if (item.key == "type") {
+            if (auto type = string_value(item, item_where))
+                model_config.type = *type;
+        } else if (item.key == "description") {
+            if (auto description = string_value(item, item_where))
+                model_config.description = *description;
+        } else if (item.key == "signature") {
+            if (expect_map(item, item_where, true)) {
+                signature(item, item_where);
+                model_config.signature = item.value;
+            }
+        } else if (item.key == "serve") {
+            if (expect_map(item, item_where, true))
+                model_config.serve = item.value;
+        }
+    }
+    if (!has_path)
+        report(line_of(entry.key_node), where + ": missing required key 'path'",
+               "the model's file or directory, e.g. `path: models/model.pkl`");
+    m_config.models[entry.key] = std::move(model_config);
+}
+
+// inputs/outputs: lists of {name, type, pii?}; the serve layer checks the types themselves.
+void Validator::signature(const Entry& entry, const std::string& where) {
+    for (const auto& list : known_entries(entry.value, where, k_signature_keys)) {
+        std::string list_where = where + "." + list.key;
+        if (list.value.IsNull())
+            continue;
+        if (!list.value.IsSequence()) {
+            report(value_line(list),
+                   list_where + ": must be a list of {name, type}, not " + describe(list.value));
+            continue;
+        }
+        std::set<std::string> names;
+        for (const auto& field : list.value) {
+            if (!field.IsMap()) {
+                report(line_of(field), list_where +
+                                           ": entries must be maps like {name: x, type: double}, not " +
+                                           describe(field));
+                continue;
+            }
+            bool has_name = false;
+            bool has_type = false;
+            for (const auto& item : known_entries(field, list_where, k_field_keys)) {
+                std::string item_where = list_where + "." + item.key;
+                if (item.key == "pii") {
+                    bool_value(item, item_where);
+                } else if (auto value = string_value(item, item_where)) {
+                    if (item.key == "type") {
+                        has_type = true;
+                    } else {
+                        has_name = true;
+                        if (!names.insert(*value).second)
+                            report(value_line(item), list_where + ": duplicate field name '" + *value + "'");
+                    }
+                } else {
+                    // Already reported as not a string; don't also report it missing.
+                    (item.key == "type" ? has_type : has_name) = true;
+                }
+            }
+            if (!has_name)
+                report(line_of(field), list_where + ": an entry is missing required key 'name'");
+            if (!has_type)
+                report(line_of(field), list_where + ": an entry is missing required key 'type'");
+        }
+    }
+}
+
+void Validator::registry(const Entry& entry) {
+    if (!expect_map(entry, "registry", true))
+        return;
+    for (const auto& item : known_entries(entry.value, "registry", k_registry_keys)) {
+        std::set<std::string> seen;
+        for (auto& stage_name : string_list(item, "registry.stages")) {
+            // Stages are written into GTO tags (MODEL#STAGE#N), so they follow GTO's grammar too.
+            if (!valid_gto_name(stage_name.value))
+                report(stage_name.line,
+                       "registry.stages: '" + stage_name.value + "' is not a valid stage name",
+                       "use letters, digits, '-', '_' and '/', starting and ending with a letter or digit");
+            else if (!seen.insert(stage_name.value).second)
+                report(stage_name.line, "registry.stages: duplicate stage '" + stage_name.value + "'");
+            else
+                m_config.registry_stages.push_back(std::move(stage_name.value));
+        }
+    }
+}
+
+// deploy: target name -> map of settings; the deploy layer reads the settings.
+YAML::Node Validator::deploy(const Entry& entry) {
+    if (!expect_map(entry, "deploy", true))
+        return {};
+    for (const auto& item : entries(entry.value, "deploy"))
+        expect_map(item, "deploy." + item.key, false);
+    return entry.value;
+}
+
+YAML::Node Validator::keyed_section(const Entry& entry, const Names& allowed) {
+    if (!expect_map(entry, entry.key, true))
+        return {};
+    known_entries(entry.value, entry.key, allowed);
+    return entry.value;
+}
+
+std::string with_line(int line, const std::string& text) {
+    return line > 0 ? "line " + std::to_string(line) + ": " + text : text;
+}
+
+Error to_error(std::vector<Problem>& problems, const std::string& source) {
+    std::stable_sort(problems.begin(), problems.end(),
+                     [](const Problem& a, const Problem& b) { return a.line < b.line; });
+    Error error{ErrorCode::input, source + ": ", {}};
+    if (problems.size() == 1) {
+        error.message += with_line(problems[0].line, problems[0].text);
+    } else {
+        error.message += std::to_string(problems.size()) + " problems:";
+        for (const auto& problem : problems)
+            error.message += "\n  " + with_line(problem.line, problem.text);
+    }
+    // Each distinct hint once, in the order of the problems they help with.
+    std::vector<std::string> hints;
+    for (const auto& problem : problems)
+        if (!problem.hint.empty() && std::find(hints.begin(), hints.end(), problem.hint) == hints.end())
+            hints.push_back(problem.hint);
+    for (const auto& hint : hints)
+        error.hint += (error.hint.empty() ? "" : "\n") + hint;
+    return error;
+}
+
+} // namespace
+
+Result<Config> parse_config(const std::string& text, const std::string& source) {
+    try {
+        YAML::Node root;
+        try {
+            root = YAML::Load(text);
+        } catch (const YAML::Exception& e) {
+            std::string hint = text.find('\t') != std::string::npos
+                                   ? "YAML indents with spaces; the file contains a tab"
+                                   : std::string();
+            std::string line = e.mark.is_null() ? "" : "line " + std::to_string(e.mark.line + 1) + ": ";
+            return fail(ErrorCode::input, source + ": " + line + e.msg, std::move(hint));
+        }
+        Config config;
+        Validator validator(config);
+        validator.validate(root);
+        if (!validator.problems().empty())
+            return fail(to_error(validator.problems(), source));
+        return config;
+    } catch (const YAML::Exception& e) {
+        // The validator checks types before converting, so this is a bug, but still the file's.
+        std::string line = e.mark.is_null() ? "" : "line " + std::to_string(e.mark.line + 1) + ": ";
+        return fail(ErrorCode::input, source + ": " + line + e.msg);
+    } catch (const std::exception& e) {
+        return fail(ErrorCode::internal, source + ": " + e.what());
+    }
+}
+
+Result<Config> load_config(const std::filesystem::path& path) {
+    // Plain POSIX reads keep this module free of other library parts and give errno for the message.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(system_error("reading " + path.string(), errno));
+    std::string text;
+    char buffer[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            ::close(fd);
+            return fail(system_error("reading " + path.string(), saved));
+        }
+        if (n == 0)
+            break;
+        text.append(buffer, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    // Messages name the file as the user knows it ("mlo.yaml: line 3: ..."), not the full path.
+    std::string source = path.filename().empty() ? path.string() : path.filename().string();
+    return parse_config(text, source);
+}
+
+} // namespace mlo::core

@@ -1,0 +1,380 @@
+// The object store writes every object the same way, whatever its size:
+//
+//   1. open an anonymous file in `.mlo/tmp/` (O_TMPFILE: it has no name, so if the process dies
+//      the kernel frees it and nothing is left behind);
+//   2. read the source in chunks, feed each chunk to SHA-256 and write it to the anonymous file —
+//      one read pass; for large files a second thread does the writing so that hashing (the
+//      bottleneck, ~2 GB/s with SHA-NI) never waits for the page cache copy;
+//   3. when the id is known, give the file its name with linkat(). linkat fails with EEXIST when
+//      the object is already there, so an existing object is never rewritten and two processes
+//      storing the same content race harmlessly.
+//
+// On filesystems without O_TMPFILE, step 1 creates a named temp file and step 3 uses
+// renameat2(RENAME_NOREPLACE); a crash can then leave a stray file in `.mlo/tmp/` which `mlo gc`
+// removes, but never a partial object.
+#include <array>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <fcntl.h>
+#include <mlo/hash/sha256.hpp>
+#include <mlo/store/object_store.hpp>
+#include <mlo/util/file_io.hpp>
+#include <mutex>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace mlo::store {
+
+namespace {
+
+constexpr size_t k_chunk_size = 1 << 20;         // 1 MiB
+constexpr size_t k_pipeline_threshold = 8 << 20; // files above 8 MiB use the writer thread
+constexpr size_t k_pipeline_buffers = 8;
+
+using util::UniqueFd;
+
+// An object file being written: anonymous when possible, else a named temp file.
+struct PendingObject {
+    UniqueFd fd;
+    fs::path named_temp; // empty for an anonymous file
+};
+
+Result<PendingObject> open_pending(const fs::path& tmp_dir) {
+    int fd = ::open(tmp_dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444);
+    if (fd >= 0)
+        return PendingObject{UniqueFd(fd), {}};
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+        return fail(system_error("cannot create a temp file in " + tmp_dir.string(), errno));
+    fs::path temp = util::temp_path_beside(tmp_dir / "object");
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    if (fd < 0)
+        return fail(system_error("cannot create " + temp.string(), errno));
+    return PendingObject{UniqueFd(fd), temp};
+}
+
+void discard(PendingObject& pending) {
+    pending.fd = UniqueFd();
+    if (!pending.named_temp.empty())
+        ::unlink(pending.named_temp.c_str());
+}
+
+int ensure_parent(const fs::path& target) {
+    if (::mkdir(target.parent_path().c_str(), 0755) != 0 && errno != EEXIST)
+        return errno;
+    return 0;
+}
+
+// Gives the pending file its final name. Returns true if it became the object, false if an
+// identical object was already there (then the pending file is discarded).
+Result<bool> publish(PendingObject& pending, const fs::path& target) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        int rc;
+        if (pending.named_temp.empty()) {
+            std::string proc_path = "/proc/self/fd/" + std::to_string(pending.fd.get());
+            rc = ::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, target.c_str(), AT_SYMLINK_FOLLOW);
+        } else {
+            rc =
+                ::renameat2(AT_FDCWD, pending.named_temp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE);
+        }
+        if (rc == 0) {
+            if (!pending.named_temp.empty())
+                pending.named_temp.clear();
+            pending.fd = UniqueFd();
+            return true;
+        }
+        if (errno == EEXIST) {
+            discard(pending);
+            return false;
+        }
+        if (errno == ENOENT && attempt == 0) {
+            if (int err = ensure_parent(target); err != 0)
+                return fail(system_error("cannot create " + target.parent_path().string(), err));
+            continue;
+        }
+        int err = errno;
+        discard(pending);
+        return fail(system_error("cannot store object " + target.string(), err));
+    }
+    discard(pending);
+    return fail(ErrorCode::internal, "cannot store object " + target.string());
+}
+
+ssize_t read_retrying(int fd, char* buffer, size_t size) {
+    for (;;) {
+        ssize_t n = ::read(fd, buffer, size);
+        if (n >= 0 || errno != EINTR)
+            return n;
+    }
+}
+
+// Reads `size` bytes at most, all of them unless EOF comes first.
+ssize_t read_full(int fd, char* buffer, size_t size) {
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = read_retrying(fd, buffer + done, size - done);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            break;
+        done += static_cast<size_t>(n);
+    }
+    return static_cast<ssize_t>(done);
+}
+
+// Copies `in` to `out` while hashing; a writer thread overlaps the writes with the hashing.
+Result<uint64_t> copy_pipelined(int in, int out, hash::Sha256& hasher, const fs::path& source) {
+    struct Chunk {
+        std::vector<char> data;
+        size_t size = 0;
+    };
+    std::vector<Chunk> chunks(k_pipeline_buffers);
+    for (auto& chunk : chunks)
+        chunk.data.resize(k_chunk_size);
+
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<Chunk*> free_chunks, full_chunks;
+    for (auto& chunk : chunks)
+        free_chunks.push_back(&chunk);
+    bool reading_done = false;
+    int write_errno = 0;
+
+    std::thread writer([&] {
+        for (;;) {
+            Chunk* chunk;
+            {
+                std::unique_lock lock(mutex);
+                changed.wait(lock, [&] { return !full_chunks.empty() || reading_done; });
+                if (full_chunks.empty())
+                    return;
+                chunk = full_chunks.front();
+                full_chunks.pop_front();
+            }
+            int err = 0;
+            if (write_errno == 0) {
+                auto ok = util::write_all(out, std::string_view(chunk->data.data(), chunk->size), {});
+                if (!ok)
+                    err = errno ? errno : EIO;
+            }
+            std::lock_guard lock(mutex);
+            if (err != 0)
+                write_errno = err;
+            free_chunks.push_back(chunk);
+            changed.notify_all();
+        }
+    });
+
+    uint64_t total = 0;
+    int read_errno = 0;
+    for (;;) {
+        Chunk* chunk;
+        {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return !free_chunks.empty(); });
+            chunk = free_chunks.front();
+            free_chunks.pop_front();
+            if (write_errno != 0)
+                break;
+        }
+        ssize_t n = read_full(in, chunk->data.data(), k_chunk_size);
+        if (n < 0) {
+            read_errno = errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        chunk->size = static_cast<size_t>(n);
+        hasher.update(chunk->data.data(), chunk->size);
+        total += chunk->size;
+        std::lock_guard lock(mutex);
+        full_chunks.push_back(chunk);
+        changed.notify_all();
+    }
+    {
+        std::lock_guard lock(mutex);
+        reading_done = true;
+        changed.notify_all();
+    }
+    writer.join();
+    if (read_errno != 0)
+        return fail(system_error("cannot read " + source.string(), read_errno));
+    if (write_errno != 0)
+        return fail(system_error("cannot write to the store while storing " + source.string(), write_errno));
+    return total;
+}
+
+Result<uint64_t> copy_simple(int in, int out, hash::Sha256& hasher, const fs::path& source) {
+    static thread_local std::vector<char> buffer(k_chunk_size);
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t n = read_retrying(in, buffer.data(), buffer.size());
+        if (n < 0)
+            return fail(system_error("cannot read " + source.string(), errno));
+        if (n == 0)
+            return total;
+        hasher.update(buffer.data(), static_cast<size_t>(n));
+        MLO_TRY_CTX(util::write_all(out, std::string_view(buffer.data(), static_cast<size_t>(n)), {}),
+                    "writing to the store while storing " + source.string());
+        total += static_cast<uint64_t>(n);
+    }
+}
+
+} // namespace
+
+ObjectStore::ObjectStore(fs::path mlo_dir)
+    : m_mlo_dir(std::move(mlo_dir)), m_objects_dir(m_mlo_dir / "objects" / "sha256") {}
+
+Status ObjectStore::create() const {
+    std::error_code ec;
+    fs::create_directories(m_objects_dir, ec);
+    if (!ec)
+        fs::create_directories(tmp_dir(), ec);
+    if (ec)
+        return fail(ErrorCode::input,
+                    "cannot create the store in " + m_mlo_dir.string() + ": " + ec.message());
+    return {};
+}
+
+fs::path ObjectStore::path_of(const ObjectId& id) const {
+    std::string hex = id.hex();
+    return m_objects_dir / hex.substr(0, 2) / hex.substr(2);
+}
+
+bool ObjectStore::contains(const ObjectId& id) const {
+    struct stat st;
+    return ::stat(path_of(id).c_str(), &st) == 0;
+}
+
+Result<StoredObject> ObjectStore::put_file(const fs::path& source) const {
+    UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!in)
+        return fail(system_error("cannot read " + source.string(), errno));
+    struct stat before;
+    if (::fstat(in.get(), &before) != 0)
+        return fail(system_error("cannot stat " + source.string(), errno));
+    if (!S_ISREG(before.st_mode))
+        return fail(ErrorCode::input, "cannot store " + source.string() + ": not a regular file");
+    ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+
+    auto pending = open_pending(tmp_dir());
+    if (!pending)
+        return fail(std::move(pending).error());
+    hash::Sha256 hasher;
+    auto size = static_cast<uint64_t>(before.st_size) >= k_pipeline_threshold
+                    ? copy_pipelined(in.get(), pending->fd.get(), hasher, source)
+                    : copy_simple(in.get(), pending->fd.get(), hasher, source);
+    if (!size) {
+        discard(*pending);
+        return fail(std::move(size).error());
+    }
+    if (*size != static_cast<uint64_t>(before.st_size)) {
+        discard(*pending);
+        return fail(ErrorCode::input, "cannot store " + source.string() + ": it changed while being read");
+    }
+    ObjectId id = hasher.finish();
+    auto published = publish(*pending, path_of(id));
+    if (!published)
+        return fail(std::move(published).error());
+    return StoredObject{id, *size, *published};
+}
+
+Result<StoredObject> ObjectStore::put_bytes(std::string_view bytes) const {
+    ObjectId id = hash::sha256_of(bytes);
+    if (contains(id))
+        return StoredObject{id, bytes.size(), false};
+    auto pending = open_pending(tmp_dir());
+    if (!pending)
+        return fail(std::move(pending).error());
+    if (auto ok = util::write_all(pending->fd.get(), bytes, tmp_dir()); !ok) {
+        discard(*pending);
+        return fail(std::move(ok).error().context("writing to the store"));
+    }
+    auto published = publish(*pending, path_of(id));
+    if (!published)
+        return fail(std::move(published).error());
+    return StoredObject{id, bytes.size(), *published};
+}
+
+Result<std::string> ObjectStore::read_bytes(const ObjectId& id) const {
+    auto bytes = util::read_file(path_of(id));
+    if (!bytes) {
+        if (!contains(id))
+            return fail(ErrorCode::input, "missing object " + id.str(),
+                        "fetch it from a remote (mlo pull) or re-track the data");
+        return fail(std::move(bytes).error());
+    }
+    if (hash::sha256_of(*bytes) != id)
+        return fail(ErrorCode::failure, "corrupt object " + id.str() + " (" + path_of(id).string() + ")",
+                    "run 'mlo fsck' to list every damaged object");
+    return bytes;
+}
+
+Result<ObjectId> ObjectStore::rehash(const ObjectId& id) const {
+    fs::path path = path_of(id);
+    UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) {
+        if (errno == ENOENT)
+            return fail(ErrorCode::input, "missing object " + id.str());
+        return fail(system_error("cannot read " + path.string(), errno));
+    }
+    ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    static thread_local std::vector<char> buffer(k_chunk_size);
+    hash::Sha256 hasher;
+    for (;;) {
+        ssize_t n = read_retrying(in.get(), buffer.data(), buffer.size());
+        if (n < 0)
+            return fail(system_error("cannot read " + path.string(), errno));
+        if (n == 0)
+            break;
+        hasher.update(buffer.data(), static_cast<size_t>(n));
+    }
+    return hasher.finish();
+}
+
+Status ObjectStore::for_each(const std::function<void(const ObjectId&, uint64_t)>& visit,
+                             const std::function<void(const fs::path&)>& stray) const {
+    std::error_code ec;
+    if (!fs::exists(m_objects_dir, ec))
+        return {};
+    for (auto it = fs::directory_iterator(m_objects_dir, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+        const auto& prefix_entry = *it;
+        std::string prefix = prefix_entry.path().filename().string();
+        if (!prefix_entry.is_directory() || prefix.size() != 2) {
+            if (stray)
+                stray(prefix_entry.path());
+            continue;
+        }
+        std::error_code inner_ec;
+        for (auto obj = fs::directory_iterator(prefix_entry.path(), inner_ec);
+             !inner_ec && obj != fs::directory_iterator(); obj.increment(inner_ec)) {
+            auto id = ObjectId::parse_hex(prefix + obj->path().filename().string());
+            if (!id || !obj->is_regular_file()) {
+                if (stray)
+                    stray(obj->path());
+                continue;
+            }
+            std::error_code size_ec;
+            uint64_t size = obj->file_size(size_ec);
+            visit(*id, size_ec ? 0 : size);
+        }
+        if (inner_ec)
+            return fail(ErrorCode::internal,
+                        "cannot list " + prefix_entry.path().string() + ": " + inner_ec.message());
+    }
+    if (ec)
+        return fail(ErrorCode::internal, "cannot list " + m_objects_dir.string() + ": " + ec.message());
+    return {};
+}
+
+Status ObjectStore::remove(const ObjectId& id) const {
+    if (::unlink(path_of(id).c_str()) != 0 && errno != ENOENT)
+        return fail(system_error("cannot remove object " + id.str(), errno));
+    return {};
+}
+
+} // namespace mlo::store

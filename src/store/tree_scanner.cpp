@@ -1,0 +1,289 @@
+// Scanning a workspace tree: walk, hash in parallel, build manifests bottom-up.
+//
+// The walk is single-threaded and cheap (readdir + lstat); it records every directory level and
+// every file. Hashing is the expensive part, so files are handed to one worker per core through
+// an atomic index (util::parallel_for), in walk order so that disk reads stay local; a single
+// huge file already uses two threads inside ObjectStore::put_file.
+// When every file's id is known, manifests are built from the deepest directory up, because a
+// directory's entry needs its subdirectories' manifest ids.
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
+#include <mlo/hash/sha256.hpp>
+#include <mlo/store/tree_scanner.hpp>
+#include <mlo/util/file_io.hpp>
+#include <mlo/util/parallel.hpp>
+#include <mutex>
+#include <optional>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace mlo::store {
+
+namespace {
+
+struct DirNode {
+    std::string rel;                // relative to the scan root; "" for the root
+    std::vector<size_t> subdirs;    // indexes into the node list
+    std::vector<size_t> files;      // indexes into the file list
+    std::vector<std::string> names; // entry names, parallel to subdirs then files (see build)
+};
+
+struct WalkState {
+    fs::path root_abs;
+    std::vector<DirNode> dirs;
+    std::vector<ScannedFile> files;
+    std::vector<FileStat> stats;
+    std::vector<std::string> errors;
+};
+
+std::string join(const std::string& dir, const std::string& name) {
+    return dir.empty() ? name : dir + "/" + name;
+}
+
+Status walk(WalkState& state, size_t node_index) {
+    std::string rel = state.dirs[node_index].rel;
+    fs::path abs = rel.empty() ? state.root_abs : state.root_abs / rel;
+    DIR* dir = ::opendir(abs.c_str());
+    if (dir == nullptr)
+        return fail(system_error("cannot read directory " + abs.string(), errno));
+    std::vector<std::string> names;
+    while (dirent* entry = ::readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name == "." || name == "..")
+            continue;
+        names.push_back(std::move(name));
+    }
+    ::closedir(dir);
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+        std::string child_rel = join(rel, name);
+        if (!is_safe_component(name)) {
+            state.errors.push_back("unusable file name (not valid UTF-8): " +
+                                   (state.root_abs / child_rel).string());
+            continue;
+        }
+        auto st = stat_file(state.root_abs / child_rel);
+        if (!st)
+            return fail(std::move(st).error());
+        struct stat raw;
+        ::lstat((state.root_abs / child_rel).c_str(), &raw);
+        if (S_ISDIR(raw.st_mode)) {
+            DirNode child;
+            child.rel = child_rel;
+            state.dirs.push_back(std::move(child));
+            size_t child_index = state.dirs.size() - 1;
+            state.dirs[node_index].subdirs.push_back(child_index);
+            MLO_TRY(walk(state, child_index));
+        } else if (S_ISREG(raw.st_mode) || S_ISLNK(raw.st_mode)) {
+            ScannedFile file;
+            file.path = child_rel;
+            file.kind = S_ISLNK(raw.st_mode) ? EntryKind::symlink : EntryKind::file;
+            file.executable = S_ISREG(raw.st_mode) && st->executable;
+            file.size = S_ISREG(raw.st_mode) ? st->size : 0;
+            state.files.push_back(std::move(file));
+            state.stats.push_back(*st);
+            state.dirs[node_index].files.push_back(state.files.size() - 1);
+        } else {
+            state.errors.push_back("cannot track special file (socket, FIFO or device): " +
+                                   (state.root_abs / child_rel).string());
+        }
+    }
+    return {};
+}
+
+// Hashes (and stores) one file, consulting the stat cache first.
+Status hash_one(const ObjectStore& store, StatCache& cache, const ScanOptions& options, const fs::path& abs,
+                const std::string& cache_key, const FileStat& stat, ScannedFile& file, bool& was_hashed) {
+    was_hashed = false;
+    if (file.kind == EntryKind::symlink) {
+        std::string target(4096, '\0');
+        ssize_t n = ::readlink(abs.c_str(), target.data(), target.size());
+        if (n < 0)
+            return fail(system_error("cannot read symlink " + abs.string(), errno));
+        target.resize(static_cast<size_t>(n));
+        if (options.store) {
+            auto stored = store.put_bytes(target);
+            if (!stored)
+                return fail(std::move(stored).error());
+            file.id = stored->id;
+        } else {
+            file.id = hash::sha256_of(target);
+        }
+        file.size = 0; // a link's size would count its target text as data
+        file.target = std::move(target);
+        return {};
+    }
+    if (auto cached = cache.lookup(cache_key, stat)) {
+        if (!options.store || store.contains(*cached)) {
+            file.id = *cached;
+            return {};
+        }
+    }
+    was_hashed = true;
+    if (options.store) {
+        auto stored = store.put_file(abs);
+        if (!stored)
+            return fail(std::move(stored).error());
+        file.id = stored->id;
+    } else {
+        auto bytes_id = [&]() -> Result<hash::ObjectId> {
+            // Hash without storing: status and diff must not grow the store.
+            auto fd = ::open(abs.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd < 0)
+                return fail(system_error("cannot read " + abs.string(), errno));
+            util::UniqueFd guard(fd);
+            ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+            static thread_local std::vector<char> buffer(1 << 20);
+            hash::Sha256 hasher;
+            for (;;) {
+                ssize_t n = ::read(fd, buffer.data(), buffer.size());
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n < 0)
+                    return fail(system_error("cannot read " + abs.string(), errno));
+                if (n == 0)
+                    break;
+                hasher.update(buffer.data(), static_cast<size_t>(n));
+            }
+            return hasher.finish();
+        }();
+        if (!bytes_id)
+            return fail(std::move(bytes_id).error());
+        file.id = *bytes_id;
+    }
+    cache.record(cache_key, stat, file.id);
+    return {};
+}
+
+Status hash_all(const ObjectStore& store, StatCache& cache, const ScanOptions& options, WalkState& state,
+                const std::string& cache_prefix, uint64_t& hashed_count) {
+    std::atomic<uint64_t> hashed{0};
+    if (options.progress) {
+        uint64_t bytes = 0;
+        for (const auto& f : state.files)
+            bytes += f.size;
+        options.progress->begin(options.store ? "storing" : "hashing", state.files.size(), bytes);
+    }
+    auto status = util::parallel_for(state.files.size(), options.threads, [&](size_t i) -> Status {
+        ScannedFile& file = state.files[i];
+        bool was_hashed = false;
+        MLO_TRY(hash_one(store, cache, options, state.root_abs / file.path, join(cache_prefix, file.path),
+                         state.stats[i], file, was_hashed));
+        if (was_hashed)
+            hashed.fetch_add(1);
+        if (options.progress)
+            options.progress->advance(1, file.size);
+        return {};
+    });
+    if (options.progress)
+        options.progress->end();
+    hashed_count = hashed.load();
+    return status;
+}
+
+// Builds the manifest of dirs[index] (after its subdirectories) and returns its entry.
+Result<TreeEntry> build_manifest(const ObjectStore& store, const ScanOptions& options, WalkState& state,
+                                 size_t index, ScannedTree& out) {
+    const DirNode node = state.dirs[index];
+    TreeManifest manifest;
+    TreeEntry self;
+    self.kind = EntryKind::directory;
+    for (size_t child : node.subdirs) {
+        auto entry = build_manifest(store, options, state, child, out);
+        if (!entry)
+            return entry;
+        self.size += entry->size;
+        self.files += entry->files;
+        manifest.entries.push_back(std::move(*entry));
+    }
+    for (size_t file_index : node.files) {
+        const ScannedFile& file = state.files[file_index];
+        TreeEntry entry;
+        entry.name =
+            file.path.substr(file.path.rfind('/') == std::string::npos ? 0 : file.path.rfind('/') + 1);
+        entry.kind = file.kind;
+        entry.executable = file.executable;
+        entry.size = file.size;
+        entry.id = file.id;
+        entry.target = file.target;
+        self.size += entry.size;
+        self.files += 1;
+        manifest.entries.push_back(std::move(entry));
+    }
+    if (manifest.entries.empty() && !node.rel.empty())
+        out.empty_dirs.push_back(node.rel);
+    MLO_TRY(manifest.normalize());
+    std::string bytes = manifest.canonical();
+    if (options.store) {
+        auto stored = store.put_bytes(bytes);
+        if (!stored)
+            return fail(std::move(stored).error());
+        self.id = stored->id;
+    } else {
+        self.id = hash::sha256_of(bytes);
+    }
+    out.manifests.push_back(std::move(bytes));
+    self.name = node.rel.substr(node.rel.rfind('/') == std::string::npos ? 0 : node.rel.rfind('/') + 1);
+    return self;
+}
+
+} // namespace
+
+Result<ScannedTree> scan_tree(const ObjectStore& store, StatCache& cache, const fs::path& project_root,
+                              const std::string& rel_path, const ScanOptions& options) {
+    fs::path abs = project_root / rel_path;
+    struct stat raw;
+    if (::lstat(abs.c_str(), &raw) != 0)
+        return fail(system_error("cannot track " + rel_path, errno));
+    ScannedTree out;
+    std::string name = fs::path(rel_path).filename().string();
+    if (S_ISLNK(raw.st_mode))
+        return fail(ErrorCode::input, "cannot track " + rel_path + ": it is a symbolic link",
+                    "track the file or directory it points to instead");
+    if (S_ISREG(raw.st_mode)) {
+        auto st = stat_file(abs);
+        if (!st)
+            return fail(std::move(st).error());
+        ScannedFile file;
+        file.path = name;
+        file.executable = st->executable;
+        file.size = st->size;
+        bool was_hashed = false;
+        MLO_TRY(hash_one(store, cache, options, abs, rel_path, *st, file, was_hashed));
+        out.root.name = name;
+        out.root.kind = EntryKind::file;
+        out.root.executable = file.executable;
+        out.root.size = file.size;
+        out.root.id = file.id;
+        out.root.files = 1;
+        out.hashed_files = was_hashed ? 1 : 0;
+        return out;
+    }
+    if (!S_ISDIR(raw.st_mode))
+        return fail(ErrorCode::input, "cannot track " + rel_path + ": not a regular file or directory");
+
+    WalkState state;
+    state.root_abs = abs;
+    state.dirs.push_back(DirNode{});
+    MLO_TRY(walk(state, 0));
+    if (!state.errors.empty()) {
+        std::string message = "cannot track " + rel_path + ":";
+        for (const auto& error : state.errors)
+            message += "\n  " + error;
+        return fail(ErrorCode::input, message);
+    }
+    MLO_TRY(hash_all(store, cache, options, state, rel_path, out.hashed_files));
+    auto root = build_manifest(store, options, state, 0, out);
+    if (!root)
+        return fail(std::move(root).error().context("tracking " + rel_path));
+    out.root = std::move(*root);
+    out.root.name = name;
+    out.files = std::move(state.files);
+    return out;
+}
+
+} // namespace mlo::store
