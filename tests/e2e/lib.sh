@@ -1,0 +1,271 @@
+# Shared helpers for mlo's end-to-end tests. Source it first thing in every tests/e2e/test_*.sh:
+#
+#   source "$(dirname "$0")/lib.sh"
+#
+# CMake runs each script with MLO=<built binary> and MLO_SOURCE_DIR=<repo root>. A script is a list
+# of cases; each case runs in its own subshell so one failure does not hide the others:
+#
+#   case_track_file() { new_project; echo hi >a; expect_exit 0 mlo track a; ... }
+#   run_case "track a file" case_track_file
+#   finish                       # prints the tally; exit 1 if any case failed
+#
+# Temp directories made by new_repo/new_project are removed when their case (or the script)
+# succeeds, and kept with their path printed when it fails, so a failure can be inspected.
+# Scripts that do not use run_case still get that: the EXIT trap below does the same.
+
+set -Eeuo pipefail
+shopt -s inherit_errexit 2>/dev/null || true
+
+: "${MLO:?set MLO to the mlo binary (ctest does this)}"
+MLO=$(realpath "$MLO")
+export MLO
+MLO_SOURCE_DIR=${MLO_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export MLO_SOURCE_DIR
+export NO_COLOR=1 LC_ALL=C.UTF-8 GIT_CONFIG_NOSYSTEM=1
+# Git must not read the developer's ~/.gitconfig (hooks, signing, templates) or prompt.
+export HOME=${E2E_HOME:-$(mktemp -d "${TMPDIR:-/tmp}/mlo-e2e-home.XXXXXX")}
+export GIT_TERMINAL_PROMPT=0
+
+E2E_TEST_NAME=$(basename "$0" .sh)
+E2E_SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/mlo-e2e-scratch.XXXXXX") # $OUT/$ERR live here
+OUT=$E2E_SCRATCH/stdout # stdout of the last expect_exit
+ERR=$E2E_SCRATCH/stderr # stderr of the last expect_exit
+E2E_TMPDIRS=()          # temp dirs of the current case (or of the script, outside run_case)
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_FAILED_NAMES=()
+E2E_HOME_DIR=$HOME
+
+_e2e_remove_dirs() {
+    local dir
+    for dir in "${E2E_TMPDIRS[@]+"${E2E_TMPDIRS[@]}"}"; do
+        [[ -d $dir ]] && { chmod -R u+w "$dir" 2>/dev/null || true; rm -rf "$dir"; }
+    done
+    E2E_TMPDIRS=()
+}
+
+_e2e_keep_dirs() {
+    local dir
+    for dir in "${E2E_TMPDIRS[@]+"${E2E_TMPDIRS[@]}"}"; do
+        echo "kept for inspection: $dir" >&2
+    done
+}
+
+_e2e_on_exit() {
+    local rc=$?
+    cd /
+    if ((rc == 0)); then
+        _e2e_remove_dirs
+    else
+        _e2e_keep_dirs
+    fi
+    rm -rf "$E2E_SCRATCH"
+    [[ -z ${E2E_HOME:-} ]] && rm -rf "$E2E_HOME_DIR"
+    return "$rc"
+}
+trap _e2e_on_exit EXIT
+_e2e_on_err() {
+    echo "$E2E_TEST_NAME: command failed (exit $1) at ${BASH_SOURCE[1]##*/}:$2: $3" >&2
+}
+trap '_e2e_on_err $? $LINENO "$BASH_COMMAND"' ERR
+
+# mlo itself, so scripts read like a user's session.
+mlo() { "$MLO" "$@"; }
+
+# fail MSG: stop the current case (or script) with a message.
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# A fresh temp directory, made the current directory, holding an empty git repository on branch
+# main with a local identity. Prints nothing; the path is in $REPO.
+new_repo() {
+    REPO=$(mktemp -d "${TMPDIR:-/tmp}/mlo-e2e-$E2E_TEST_NAME.XXXXXX")
+    REPO=$(cd "$REPO" && pwd -P)
+    E2E_TMPDIRS+=("$REPO")
+    cd "$REPO"
+    git init -q -b main
+    git config user.name "mlo e2e"
+    git config user.email "e2e@mlo.invalid"
+    git config commit.gpgsign false
+}
+
+# new_repo plus `mlo init` and a first commit: a ready mlo project in $REPO.
+new_project() {
+    new_repo
+    "$MLO" -q init >/dev/null
+    git add -A
+    git commit -q -m "mlo init"
+}
+
+# A fresh temp directory (not a repository), made the current directory; path in $DIR.
+new_dir() {
+    DIR=$(mktemp -d "${TMPDIR:-/tmp}/mlo-e2e-$E2E_TEST_NAME.XXXXXX")
+    DIR=$(cd "$DIR" && pwd -P)
+    E2E_TMPDIRS+=("$DIR")
+    cd "$DIR"
+}
+
+# expect_exit CODE CMD...: runs CMD with stdout in $OUT and stderr in $ERR (files) and fails,
+# showing both, unless it exits with CODE. `mlo` may be used as CMD.
+expect_exit() {
+    local want=$1
+    shift
+    local got=0
+    "$@" >"$OUT" 2>"$ERR" || got=$?
+    if [[ $got != "$want" ]]; then
+        {
+            echo "FAIL: expected exit $want, got $got: $*"
+            echo "--- stdout:"
+            cat "$OUT"
+            echo "--- stderr:"
+            cat "$ERR"
+            echo "---"
+        } >&2
+        exit 1
+    fi
+}
+
+# expect_contains FILE TEXT: FILE (e.g. "$OUT" or "$ERR") contains TEXT literally.
+expect_contains() {
+    local file=$1 text=$2
+    if ! grep -qF -- "$text" "$file"; then
+        {
+            echo "FAIL: expected '$text' in $file:"
+            cat "$file"
+            echo "---"
+        } >&2
+        exit 1
+    fi
+}
+
+# expect_not_contains FILE TEXT
+expect_not_contains() {
+    local file=$1 text=$2
+    if grep -qF -- "$text" "$file"; then
+        {
+            echo "FAIL: did not expect '$text' in $file:"
+            cat "$file"
+            echo "---"
+        } >&2
+        exit 1
+    fi
+}
+
+# expect_eq ACTUAL EXPECTED [WHAT]
+expect_eq() {
+    if [[ $1 != "$2" ]]; then
+        fail "${3:-value}: expected '$2', got '$1'"
+    fi
+}
+
+# expect_file_eq A B: two files are byte-identical.
+expect_file_eq() {
+    cmp -s -- "$1" "$2" || fail "files differ: $1 $2"
+}
+
+# json_get FILE PATH: prints the value at a dotted PATH of the JSON document in FILE, e.g.
+# `json_get "$OUT" tracked.0.hash`. Strings print raw; other values as JSON (true, 3, null,
+# [...]). A final segment '#' prints the length of a list or object: `json_get "$OUT" data.#`.
+# A missing key fails the case.
+json_get() {
+    python3 -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+path = sys.argv[2]
+value = doc
+for part in (path.split(".") if path else []):
+    if part == "#":
+        value = len(value)
+    elif isinstance(value, list):
+        value = value[int(part)]
+    elif isinstance(value, dict) and part in value:
+        value = value[part]
+    else:
+        sys.exit("json_get: no %r in %s at %s" % (part, sys.argv[1], path))
+print(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+' "$1" "$2" || fail "json_get $2 failed on $1: $(head -c 2000 "$1")"
+}
+
+# expect_json FILE PATH EXPECTED: json_get equals EXPECTED.
+expect_json() {
+    expect_eq "$(json_get "$1" "$2")" "$3" "$2 in $1"
+}
+
+# The store's object files, one path a line, sorted (to compare the store before and after).
+store_listing() {
+    find "${1:-.}/.mlo/objects" -type f 2>/dev/null | LC_ALL=C sort
+}
+
+# obj_path sha256:HEX -> the object's file relative to the project root.
+obj_path() {
+    local hex=${1#sha256:}
+    echo ".mlo/objects/sha256/${hex:0:2}/${hex:2}"
+}
+
+# pointer_hash FILE.mlo -> its `hash:` value.
+pointer_hash() {
+    sed -n 's/^hash: //p' "$1"
+}
+
+# file_sha FILE -> sha256:<hex> as sha256sum computes it.
+file_sha() {
+    echo "sha256:$(sha256sum -- "$1" | cut -d' ' -f1)"
+}
+
+# Sets mtime (and atime) of everything below PATH... to long ago, so the stat cache's racy-git
+# window is over and unchanged files are not re-hashed.
+age_files() {
+    find "$@" -exec touch -h -d '2 hours ago' {} +
+}
+
+# Writes N bytes of deterministic pseudo-random data (seeded by SEED) to FILE.
+random_file() {
+    local file=$1 size=$2 seed=${3:-$1}
+    openssl enc -aes-128-ctr -pass "pass:$seed" -nosalt -pbkdf2 </dev/zero 2>/dev/null |
+        head -c "$size" >"$file"
+}
+
+# run_case NAME FUNCTION [ARGS...]: runs one case in a subshell with errexit, counts the result,
+# removes its temp dirs on success and keeps them on failure.
+run_case() {
+    local name=$1
+    shift
+    local rc=0
+    local started=$SECONDS
+    # Not `( ... ) || rc=$?`: errexit is ignored inside anything on the left of ||.
+    set +e
+    trap - ERR
+    (
+        set -Eeuo pipefail
+        E2E_TMPDIRS=()
+        trap '_e2e_on_err $? $LINENO "$BASH_COMMAND"' ERR
+        trap '_rc=$?; cd /; if ((_rc == 0)); then _e2e_remove_dirs; else _e2e_keep_dirs; fi; exit $_rc' EXIT
+        "$@"
+    )
+    rc=$?
+    trap '_e2e_on_err $? $LINENO "$BASH_COMMAND"' ERR
+    set -e
+    if ((rc == 0)); then
+        E2E_PASSED=$((E2E_PASSED + 1))
+        echo "ok   - $name ($((SECONDS - started)) s)"
+    else
+        E2E_FAILED=$((E2E_FAILED + 1))
+        E2E_FAILED_NAMES+=("$name")
+        echo "FAIL - $name"
+    fi
+}
+
+# finish: prints the tally of run_case results; the script's exit status is 1 if any failed.
+finish() {
+    echo "$E2E_TEST_NAME: $E2E_PASSED passed, $E2E_FAILED failed"
+    if ((E2E_FAILED > 0)); then
+        local name
+        for name in "${E2E_FAILED_NAMES[@]}"; do
+            echo "  failed: $name"
+        done
+        exit 1
+    fi
+    exit 0
+}
