@@ -16,7 +16,11 @@
 #include <mlo/store/linker.hpp>
 #include <mlo/store/tree_scanner.hpp>
 #include <mlo/util/parallel.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <mlo/util/file_io.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace mlo::data {
 
@@ -172,51 +176,99 @@ void prune_empty_dirs(const fs::path& root, const FlatTree& target) {
     }
 }
 
+// Applies a plan in two phases so that a corrupt or missing object, found only while its bytes
+// are copied and verified, leaves the workspace exactly as it was (SPEC.md section 3; before
+// this, a directory was left half restored):
+//   1. stage: every file to write is placed (and verified) under a temp name in `.mlo/tmp/`;
+//      nothing in the workspace changes. On failure the staged files are deleted.
+//   2. commit: removals, directories, then each staged file renamed into place (atomic per file).
+// A crash between the phases leaves only staged files in `.mlo/tmp/`, which `mlo gc` removes.
 Status apply(core::Project& project, const store::Linker& linker, store::StatCache& cache, const Plan& plan,
              util::ProgressSink* progress) {
     const PointerRef& ref = *plan.ref;
     fs::path abs = project.root() / ref.data_path;
-    for (const auto& rel : plan.remove)
-        MLO_TRY(remove_path(rel.empty() ? abs : abs / rel));
-    std::error_code ec;
-    fs::create_directories(abs.parent_path(), ec);
-    if (ref.pointer.kind == store::EntryKind::file) {
-        MLO_TRY(linker.place_file(ref.pointer.id, abs, ref.pointer.executable));
-        if (auto st = store::stat_file(abs))
-            cache.record(ref.data_path, *st, ref.pointer.id);
-        return {};
-    }
-    if (plan.create_root_dir)
-        fs::create_directories(abs, ec);
-    for (const auto& dir : plan.target.dirs) {
-        fs::path dir_path = abs / dir;
-        if (fs::is_symlink(dir_path, ec) || (fs::exists(dir_path, ec) && !fs::is_directory(dir_path, ec)))
-            MLO_TRY(remove_path(dir_path));
-        fs::create_directories(dir_path, ec);
-        if (ec)
-            return fail(ErrorCode::internal, "cannot create " + dir_path.string() + ": " + ec.message());
-    }
+    bool is_file = ref.pointer.kind == store::EntryKind::file;
+    // What to place for plan.write[i]: for a file pointer the one entry is the pointer itself.
+    FlatEntry file_entry{store::EntryKind::file, ref.pointer.executable, ref.pointer.size, ref.pointer.id, {}};
+    auto entry_for = [&](const std::string& rel) -> const FlatEntry& {
+        return is_file ? file_entry : plan.target.files.at(rel);
+    };
+    auto dest_for = [&](const std::string& rel) { return rel.empty() ? abs : abs / rel; };
+
+    // Phase 1: stage.
+    std::vector<fs::path> staged(plan.write.size());
+    auto discard_staged = [&] {
+        for (const auto& path : staged)
+            if (!path.empty())
+                ::unlink(path.c_str());
+    };
+    fs::path stage_base = project.objects().tmp_dir() / "checkout";
     if (progress)
         progress->begin("checking out " + ref.data_path, plan.write.size(), 0);
     auto status = util::parallel_for(plan.write.size(), 0, [&](size_t i) -> Status {
-        const std::string& rel = plan.write[i];
-        const FlatEntry& entry = plan.target.files.at(rel);
-        fs::path dest = abs / rel;
-        if (entry.kind == store::EntryKind::symlink) {
-            MLO_TRY(linker.place_symlink(entry.target, dest));
-        } else {
-            MLO_TRY(linker.place_file(entry.id, dest, entry.executable));
-            if (auto st = store::stat_file(dest))
-                cache.record(ref.data_path + "/" + rel, *st, entry.id);
-        }
+        const FlatEntry& entry = entry_for(plan.write[i]);
+        fs::path stage = util::temp_path_beside(stage_base);
+        if (entry.kind == store::EntryKind::symlink)
+            MLO_TRY(linker.place_symlink(entry.target, stage));
+        else
+            MLO_TRY(linker.place_file(entry.id, stage, entry.executable));
+        staged[i] = stage;
         if (progress)
             progress->advance(1, entry.size);
         return {};
     });
     if (progress)
         progress->end();
-    MLO_TRY(status);
-    if (!plan.remove.empty())
+    if (!status) {
+        discard_staged();
+        return status;
+    }
+
+    // Phase 2: commit.
+    auto commit = [&]() -> Status {
+        for (const auto& rel : plan.remove)
+            MLO_TRY(remove_path(rel.empty() ? abs : abs / rel));
+        std::error_code ec;
+        fs::create_directories(abs.parent_path(), ec);
+        if (!is_file) {
+            if (plan.create_root_dir)
+                fs::create_directories(abs, ec);
+            for (const auto& dir : plan.target.dirs) {
+                fs::path dir_path = abs / dir;
+                if (fs::is_symlink(dir_path, ec) ||
+                    (fs::exists(dir_path, ec) && !fs::is_directory(dir_path, ec)))
+                    MLO_TRY(remove_path(dir_path));
+                fs::create_directories(dir_path, ec);
+                if (ec)
+                    return fail(ErrorCode::internal,
+                                "cannot create " + dir_path.string() + ": " + ec.message());
+            }
+        }
+        for (size_t i = 0; i < plan.write.size(); ++i) {
+            const std::string& rel = plan.write[i];
+            const FlatEntry& entry = entry_for(rel);
+            fs::path dest = dest_for(rel);
+            if (::rename(staged[i].c_str(), dest.c_str()) != 0) {
+                int err = errno;
+                if (err != EXDEV) // the data is on another filesystem than .mlo: place it directly
+                    return fail(system_error("cannot write " + dest.string(), err));
+                ::unlink(staged[i].c_str());
+                if (entry.kind == store::EntryKind::symlink)
+                    MLO_TRY(linker.place_symlink(entry.target, dest));
+                else
+                    MLO_TRY(linker.place_file(entry.id, dest, entry.executable));
+            }
+            staged[i].clear();
+            if (entry.kind == store::EntryKind::file)
+                if (auto st = store::stat_file(dest))
+                    cache.record(rel.empty() ? ref.data_path : ref.data_path + "/" + rel, *st, entry.id);
+        }
+        return {};
+    };
+    auto committed = commit();
+    discard_staged(); // after a failed commit: whatever was not renamed
+    MLO_TRY(committed);
+    if (!is_file && !plan.remove.empty())
         prune_empty_dirs(abs, plan.target);
     return {};
 }

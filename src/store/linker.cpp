@@ -92,7 +92,9 @@ Status Linker::copy_verified(const hash::ObjectId& id, const fs::path& temp, boo
 
 Status Linker::place_file(const hash::ObjectId& id, const fs::path& dest, bool executable) const {
     fs::path temp = util::temp_path_beside(dest);
-    if (m_mode == LinkMode::hardlink || m_mode == LinkMode::symlink) {
+    // An executable file is copied even in the linking modes: the shared object has one mode,
+    // 0444, so a link would lose the executable bit and show as modified forever.
+    if ((m_mode == LinkMode::hardlink || m_mode == LinkMode::symlink) && !executable) {
         auto actual = m_store.rehash(id);
         if (!actual)
             return fail(std::move(actual).error());
@@ -130,6 +132,11 @@ Status Linker::place_symlink(const std::string& target, const fs::path& dest) co
 
 Status Linker::link_tracked_file(const hash::ObjectId& id, const fs::path& dest) const {
     if (m_mode != LinkMode::hardlink && m_mode != LinkMode::symlink)
+        return {};
+    // Executable files stay as they are (see place_file): a link to the 0444 object would drop
+    // the executable bit that the pointer records.
+    struct stat st;
+    if (::lstat(dest.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR) != 0)
         return {};
     return link_object(id, dest);
 }

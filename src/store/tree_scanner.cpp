@@ -95,6 +95,38 @@ Status walk(WalkState& state, size_t node_index) {
     return {};
 }
 
+// The object a workspace symlink stands for, when it is one of the links the `symlink` link mode
+// puts in the workspace (Linker::link_object: an absolute path to `.mlo/objects/sha256/xx/yyy`).
+// Such a link is the tracked file itself, not a symlink recorded in the data: without this,
+// `status` called every linked file modified and re-tracking replaced the data by its links.
+std::optional<hash::ObjectId> store_link_target(const ObjectStore& store, const std::string& target) {
+    fs::path link(target);
+    if (!link.is_absolute())
+        return std::nullopt;
+    auto id = hash::ObjectId::parse_hex(link.parent_path().filename().string() + link.filename().string());
+    if (!id || fs::absolute(store.path_of(*id)).string() != target)
+        return std::nullopt;
+    return *id;
+}
+
+// Fills `file` from a link into the store (see store_link_target). When storing, the object must
+// be present: a pointer to content nobody has would be a lie.
+Status scan_store_link(const ScanOptions& options, const fs::path& abs,
+                       const hash::ObjectId& id, ScannedFile& file) {
+    struct stat st;
+    bool present = ::stat(abs.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    if (!present && options.store)
+        return fail(ErrorCode::input, "cannot track " + abs.string() + ": it links to " + id.str() +
+                                          ", which is not in the store",
+                    "restore the data with 'mlo checkout --force' or replace the link by the file");
+    file.kind = EntryKind::file;
+    file.executable = false; // objects are read-only, mode 0444; executable files are copied
+    file.size = present ? static_cast<uint64_t>(st.st_size) : 0;
+    file.id = id;
+    file.target.clear();
+    return {};
+}
+
 // Hashes (and stores) one file, consulting the stat cache first.
 Status hash_one(const ObjectStore& store, StatCache& cache, const ScanOptions& options, const fs::path& abs,
                 const std::string& cache_key, const FileStat& stat, ScannedFile& file, bool& was_hashed) {
@@ -105,6 +137,8 @@ Status hash_one(const ObjectStore& store, StatCache& cache, const ScanOptions& o
         if (n < 0)
             return fail(system_error("cannot read symlink " + abs.string(), errno));
         target.resize(static_cast<size_t>(n));
+        if (auto linked = store_link_target(store, target))
+            return scan_store_link(options, abs, *linked, file);
         if (options.store) {
             auto stored = store.put_bytes(target);
             if (!stored)
@@ -241,9 +275,25 @@ Result<ScannedTree> scan_tree(const ObjectStore& store, StatCache& cache, const 
         return fail(system_error("cannot track " + rel_path, errno));
     ScannedTree out;
     std::string name = fs::path(rel_path).filename().string();
-    if (S_ISLNK(raw.st_mode))
-        return fail(ErrorCode::input, "cannot track " + rel_path + ": it is a symbolic link",
-                    "track the file or directory it points to instead");
+    if (S_ISLNK(raw.st_mode)) {
+        // A file checked out in the `symlink` link mode is a link into the store: it is that file.
+        std::string target(4096, '\0');
+        ssize_t n = ::readlink(abs.c_str(), target.data(), target.size());
+        target.resize(n > 0 ? static_cast<size_t>(n) : 0);
+        auto linked = store_link_target(store, target);
+        if (!linked)
+            return fail(ErrorCode::input, "cannot track " + rel_path + ": it is a symbolic link",
+                        "track the file or directory it points to instead");
+        ScannedFile file;
+        file.path = name;
+        MLO_TRY(scan_store_link(options, abs, *linked, file));
+        out.root.name = name;
+        out.root.kind = EntryKind::file;
+        out.root.size = file.size;
+        out.root.id = file.id;
+        out.root.files = 1;
+        return out;
+    }
     if (S_ISREG(raw.st_mode)) {
         auto st = stat_file(abs);
         if (!st)

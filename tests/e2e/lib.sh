@@ -26,6 +26,11 @@ export NO_COLOR=1 LC_ALL=C.UTF-8 GIT_CONFIG_NOSYSTEM=1
 export HOME=${E2E_HOME:-$(mktemp -d "${TMPDIR:-/tmp}/mlo-e2e-home.XXXXXX")}
 export GIT_TERMINAL_PROMPT=0
 
+# python3 (stdlib only) reads JSON. Version managers' shims (pyenv) cost ~0.1 s a call, so the
+# system interpreter is preferred; PYTHON overrides.
+PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
+python3() { "$PYTHON" "$@"; }
+
 E2E_TEST_NAME=$(basename "$0" .sh)
 E2E_SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/mlo-e2e-scratch.XXXXXX") # $OUT/$ERR live here
 OUT=$E2E_SCRATCH/stdout # stdout of the last expect_exit
@@ -53,6 +58,7 @@ _e2e_keep_dirs() {
 
 _e2e_on_exit() {
     local rc=$?
+    trap - ERR
     cd /
     if ((rc == 0)); then
         _e2e_remove_dirs
@@ -61,7 +67,6 @@ _e2e_on_exit() {
     fi
     rm -rf "$E2E_SCRATCH"
     [[ -z ${E2E_HOME:-} ]] && rm -rf "$E2E_HOME_DIR"
-    return "$rc"
 }
 trap _e2e_on_exit EXIT
 _e2e_on_err() {
@@ -172,13 +177,16 @@ expect_file_eq() {
 json_get() {
     python3 -c '
 import json, sys
-doc = json.load(open(sys.argv[1]))
+try:
+    doc = json.load(open(sys.argv[1]))
+except ValueError as e:
+    sys.exit("json_get: %s is not JSON (%s)" % (sys.argv[1], e))
 path = sys.argv[2]
 value = doc
 for part in (path.split(".") if path else []):
     if part == "#":
         value = len(value)
-    elif isinstance(value, list):
+    elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
         value = value[int(part)]
     elif isinstance(value, dict) and part in value:
         value = value[part]
@@ -190,7 +198,9 @@ print(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
 
 # expect_json FILE PATH EXPECTED: json_get equals EXPECTED.
 expect_json() {
-    expect_eq "$(json_get "$1" "$2")" "$3" "$2 in $1"
+    local value
+    value=$(json_get "$1" "$2") # an assignment, so a failing json_get stops the case
+    expect_eq "$value" "$3" "$2 in $1"
 }
 
 # The store's object files, one path a line, sorted (to compare the store before and after).
@@ -211,7 +221,8 @@ pointer_hash() {
 
 # file_sha FILE -> sha256:<hex> as sha256sum computes it.
 file_sha() {
-    echo "sha256:$(sha256sum -- "$1" | cut -d' ' -f1)"
+    # From stdin: sha256sum escapes names holding a backslash or newline ("\<hex>  name").
+    echo "sha256:$(sha256sum <"$1" | cut -d' ' -f1)"
 }
 
 # Sets mtime (and atime) of everything below PATH... to long ago, so the stat cache's racy-git

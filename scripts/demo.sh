@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds mlo (release) and runs the example project end to end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)"
+MLO="$PWD/build/release/mlo" examples/quickstart/run.sh
