@@ -9,6 +9,8 @@ std::unique_ptr<Command> make_checkout_command();
 std::unique_ptr<Command> make_diff_command();
 std::unique_ptr<Command> make_gc_command();
 std::unique_ptr<Command> make_fsck_command();
+std::unique_ptr<Command> make_train_command();
+std::unique_ptr<Command> make_runs_command();
 std::unique_ptr<Command> make_help_command();
 
 const std::vector<CommandSpec>& command_table() {
@@ -24,6 +26,9 @@ const std::vector<CommandSpec>& command_table() {
          make_diff_command},
         {"gc", "Remove objects nothing refers to", Needs::project, make_gc_command},
         {"fsck", "Verify the hash of every object in the store", Needs::project, make_fsck_command},
+        {"train", "Run the pipeline: skip what is unchanged, record a run", Needs::project,
+         make_train_command},
+        {"runs", "List, show, compare and diff recorded runs", Needs::project, make_runs_command},
         {"help", "Show help for a command", Needs::nothing, make_help_command},
     };
     return k_commands;

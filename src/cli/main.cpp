@@ -66,6 +66,8 @@ int run(int argc, char** argv) {
         commands.push_back(spec.make());
         CLI::App* sub = app.add_subcommand(spec.name, spec.summary);
         sub->fallthrough();
+        sub->footer(
+            "Global options (see 'mlo --help'): -C DIR, --json, -q/--quiet, -v/--verbose, --color WHEN");
         commands.back()->define(*sub);
         subapps.push_back(sub);
     }
@@ -166,7 +168,7 @@ std::string help_text_for(const std::string& command) {
         return g_app->help();
     for (auto* sub : g_app->get_subcommands([](CLI::App*) { return true; }))
         if (sub->get_name() == command)
-            return sub->help();
+            return sub->help(g_app->get_name());
     return {};
 }
 

@@ -6,19 +6,22 @@
 //   - every object needed must be present (a missing one names the path and the id);
 //   - every workspace file that would be replaced or removed must either match the pointer or
 //     have its content in the store, so that nothing unsaved is lost (else: refuse, unless force).
+// Then every file to write is staged in `.mlo/tmp/` (in parallel, its hash verified on the way),
+// so a corrupt object stops the checkout before the workspace changes (see stage/commit below).
 // Then, per pointer: removals first (a workspace symlink where a directory must go could otherwise
-// redirect writes outside the project), then directories, then files, in parallel. Each file is
-// written to a temp name while its hash is verified and renamed into place, so an interrupted
-// checkout leaves every file either old or new, never torn.
+// redirect writes outside the project), then directories, then the staged files renamed into
+// place, so an interrupted checkout leaves every file either old or new, never torn.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <mlo/data/checkout.hpp>
 #include <mlo/data/pointers.hpp>
 #include <mlo/data/tree_reader.hpp>
 #include <mlo/store/linker.hpp>
 #include <mlo/store/tree_scanner.hpp>
-#include <mlo/util/parallel.hpp>
-#include <cerrno>
-#include <cstdio>
 #include <mlo/util/file_io.hpp>
+#include <mlo/util/parallel.hpp>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +39,20 @@ Result<std::vector<PointerRef>> pointers_at_revision(const git::Repository& repo
         if (!pointer)
             return fail(std::move(pointer).error().context("at revision " + commit.substr(0, 12)));
         out.push_back({store::data_path_for(file.path).generic_string(), std::move(*pointer)});
+    }
+    auto lock_text = repo.read_file_at(commit, k_lock_file);
+    if (!lock_text)
+        return fail(std::move(lock_text).error());
+    if (*lock_text) {
+        auto lock = store::LockFile::parse(**lock_text, k_lock_file);
+        if (!lock)
+            return fail(std::move(lock).error().context("at revision " + commit.substr(0, 12)));
+        std::set<std::string> seen;
+        for (const auto& ref : out)
+            seen.insert(ref.data_path);
+        for (auto& ref : lock_refs(*lock))
+            if (seen.insert(ref.data_path).second)
+                out.push_back(std::move(ref));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.data_path < b.data_path; });
     return out;
@@ -64,6 +81,23 @@ Result<Plan> plan_one(core::Project& project, store::StatCache& cache, const Poi
     const auto& objects = project.objects();
     fs::path abs = project.root() / ref.data_path;
     std::error_code ec;
+    // Checkout must never write outside the project: not through a path with ".." (a crafted git
+    // tree), nor through a symlinked parent directory (a pointer read with --rev whose directory
+    // is now a link elsewhere was written there). Like git, refuse to write beyond a symlink.
+    fs::path parent = project.root();
+    fs::path data_path(ref.data_path);
+    for (auto it = data_path.begin(); it != data_path.end(); ++it) {
+        if (ref.data_path.empty() || data_path.is_absolute() || !store::is_safe_component(it->string()))
+            return fail(ErrorCode::input,
+                        "cannot check out '" + ref.data_path + "': not a plain relative path");
+        parent /= *it;
+        if (std::next(it) != data_path.end() && fs::is_symlink(parent, ec))
+            return fail(ErrorCode::input,
+                        "cannot check out " + ref.data_path + ": " +
+                            parent.lexically_relative(project.root()).generic_string() +
+                            " is a symbolic link",
+                        "mlo does not write through symbolic links; remove the link or check out elsewhere");
+    }
     bool exists = fs::exists(fs::symlink_status(abs, ec));
     std::optional<store::ScannedTree> have;
     if (exists) {
@@ -78,14 +112,15 @@ Result<Plan> plan_one(core::Project& project, store::StatCache& cache, const Poi
             conflicts.push_back(rel.empty() ? ref.data_path : ref.data_path + "/" + rel);
     };
 
+    // Data that already matches needs nothing from the store, even if its objects are gone.
+    if (have && have->root.kind == ref.pointer.kind && have->root.id == ref.pointer.id &&
+        (ref.pointer.kind != store::EntryKind::file || have->root.executable == ref.pointer.executable)) {
+        plan.unchanged = true;
+        return plan;
+    }
     if (ref.pointer.kind == store::EntryKind::file) {
         if (!objects.contains(ref.pointer.id))
             missing_objects.push_back(ref.data_path + " (" + ref.pointer.id.str() + ")");
-        if (have && have->root.kind == store::EntryKind::file && have->root.id == ref.pointer.id &&
-            have->root.executable == ref.pointer.executable) {
-            plan.unchanged = true;
-            return plan;
-        }
         if (have) {
             if (have->root.kind == store::EntryKind::directory) {
                 for (const auto& file : have->files)
@@ -176,98 +211,99 @@ void prune_empty_dirs(const fs::path& root, const FlatTree& target) {
     }
 }
 
-// Applies a plan in two phases so that a corrupt or missing object, found only while its bytes
-// are copied and verified, leaves the workspace exactly as it was (SPEC.md section 3; before
-// this, a directory was left half restored):
-//   1. stage: every file to write is placed (and verified) under a temp name in `.mlo/tmp/`;
-//      nothing in the workspace changes. On failure the staged files are deleted.
-//   2. commit: removals, directories, then each staged file renamed into place (atomic per file).
+// Plans are applied in two phases so that a corrupt or missing object, found only while its
+// bytes are copied and verified, leaves the workspace exactly as it was (SPEC.md section 3;
+// writing in place used to leave a directory half restored):
+//   1. stage: every file of every plan is placed (and verified) under a temp name in `.mlo/tmp/`;
+//      nothing in the workspace changes. On failure all staged files are deleted.
+//   2. commit: per plan, removals, directories, then each staged file renamed into place.
 // A crash between the phases leaves only staged files in `.mlo/tmp/`, which `mlo gc` removes.
-Status apply(core::Project& project, const store::Linker& linker, store::StatCache& cache, const Plan& plan,
-             util::ProgressSink* progress) {
-    const PointerRef& ref = *plan.ref;
-    fs::path abs = project.root() / ref.data_path;
-    bool is_file = ref.pointer.kind == store::EntryKind::file;
-    // What to place for plan.write[i]: for a file pointer the one entry is the pointer itself.
-    FlatEntry file_entry{store::EntryKind::file, ref.pointer.executable, ref.pointer.size, ref.pointer.id, {}};
-    auto entry_for = [&](const std::string& rel) -> const FlatEntry& {
-        return is_file ? file_entry : plan.target.files.at(rel);
-    };
-    auto dest_for = [&](const std::string& rel) { return rel.empty() ? abs : abs / rel; };
+struct Staged {
+    const Plan* plan = nullptr;
+    std::vector<fs::path> files; // parallel to plan->write; cleared once renamed into place
+};
 
-    // Phase 1: stage.
-    std::vector<fs::path> staged(plan.write.size());
-    auto discard_staged = [&] {
-        for (const auto& path : staged)
-            if (!path.empty())
+// What to place for one entry of plan.write: for a file pointer, the pointer itself.
+FlatEntry entry_for(const Plan& plan, const std::string& rel) {
+    const auto& pointer = plan.ref->pointer;
+    if (pointer.kind == store::EntryKind::file)
+        return FlatEntry{store::EntryKind::file, pointer.executable, pointer.size, pointer.id, {}};
+    return plan.target.files.at(rel);
+}
+
+void discard(std::vector<Staged>& staged) {
+    for (auto& item : staged)
+        for (auto& path : item.files)
+            if (!path.empty()) {
                 ::unlink(path.c_str());
-    };
+                path.clear();
+            }
+}
+
+Status stage(core::Project& project, const store::Linker& linker, const Plan& plan, Staged& out,
+             util::ProgressSink* progress) {
+    out.plan = &plan;
+    out.files.assign(plan.write.size(), {});
     fs::path stage_base = project.objects().tmp_dir() / "checkout";
     if (progress)
-        progress->begin("checking out " + ref.data_path, plan.write.size(), 0);
+        progress->begin("checking out " + plan.ref->data_path, plan.write.size(), 0);
     auto status = util::parallel_for(plan.write.size(), 0, [&](size_t i) -> Status {
-        const FlatEntry& entry = entry_for(plan.write[i]);
-        fs::path stage = util::temp_path_beside(stage_base);
+        FlatEntry entry = entry_for(plan, plan.write[i]);
+        fs::path path = util::temp_path_beside(stage_base);
         if (entry.kind == store::EntryKind::symlink)
-            MLO_TRY(linker.place_symlink(entry.target, stage));
+            MLO_TRY(linker.place_symlink(entry.target, path));
         else
-            MLO_TRY(linker.place_file(entry.id, stage, entry.executable));
-        staged[i] = stage;
+            MLO_TRY(linker.place_file(entry.id, path, entry.executable));
+        out.files[i] = path;
         if (progress)
             progress->advance(1, entry.size);
         return {};
     });
     if (progress)
         progress->end();
-    if (!status) {
-        discard_staged();
-        return status;
-    }
+    return status;
+}
 
-    // Phase 2: commit.
-    auto commit = [&]() -> Status {
-        for (const auto& rel : plan.remove)
-            MLO_TRY(remove_path(rel.empty() ? abs : abs / rel));
-        std::error_code ec;
-        fs::create_directories(abs.parent_path(), ec);
-        if (!is_file) {
-            if (plan.create_root_dir)
-                fs::create_directories(abs, ec);
-            for (const auto& dir : plan.target.dirs) {
-                fs::path dir_path = abs / dir;
-                if (fs::is_symlink(dir_path, ec) ||
-                    (fs::exists(dir_path, ec) && !fs::is_directory(dir_path, ec)))
-                    MLO_TRY(remove_path(dir_path));
-                fs::create_directories(dir_path, ec);
-                if (ec)
-                    return fail(ErrorCode::internal,
-                                "cannot create " + dir_path.string() + ": " + ec.message());
-            }
+Status commit(core::Project& project, const store::Linker& linker, store::StatCache& cache, Staged& staged) {
+    const Plan& plan = *staged.plan;
+    const PointerRef& ref = *plan.ref;
+    fs::path abs = project.root() / ref.data_path;
+    bool is_file = ref.pointer.kind == store::EntryKind::file;
+    for (const auto& rel : plan.remove)
+        MLO_TRY(remove_path(rel.empty() ? abs : abs / rel));
+    std::error_code ec;
+    fs::create_directories(abs.parent_path(), ec);
+    if (!is_file) {
+        if (plan.create_root_dir)
+            fs::create_directories(abs, ec);
+        for (const auto& dir : plan.target.dirs) {
+            fs::path dir_path = abs / dir;
+            if (fs::is_symlink(dir_path, ec) || (fs::exists(dir_path, ec) && !fs::is_directory(dir_path, ec)))
+                MLO_TRY(remove_path(dir_path));
+            fs::create_directories(dir_path, ec);
+            if (ec)
+                return fail(ErrorCode::internal, "cannot create " + dir_path.string() + ": " + ec.message());
         }
-        for (size_t i = 0; i < plan.write.size(); ++i) {
-            const std::string& rel = plan.write[i];
-            const FlatEntry& entry = entry_for(rel);
-            fs::path dest = dest_for(rel);
-            if (::rename(staged[i].c_str(), dest.c_str()) != 0) {
-                int err = errno;
-                if (err != EXDEV) // the data is on another filesystem than .mlo: place it directly
-                    return fail(system_error("cannot write " + dest.string(), err));
-                ::unlink(staged[i].c_str());
-                if (entry.kind == store::EntryKind::symlink)
-                    MLO_TRY(linker.place_symlink(entry.target, dest));
-                else
-                    MLO_TRY(linker.place_file(entry.id, dest, entry.executable));
-            }
-            staged[i].clear();
-            if (entry.kind == store::EntryKind::file)
-                if (auto st = store::stat_file(dest))
-                    cache.record(rel.empty() ? ref.data_path : ref.data_path + "/" + rel, *st, entry.id);
+    }
+    for (size_t i = 0; i < plan.write.size(); ++i) {
+        const std::string& rel = plan.write[i];
+        FlatEntry entry = entry_for(plan, rel);
+        fs::path dest = rel.empty() ? abs : abs / rel;
+        if (::rename(staged.files[i].c_str(), dest.c_str()) != 0) {
+            int err = errno;
+            if (err != EXDEV) // EXDEV: the data is on another filesystem than .mlo; place it directly
+                return fail(system_error("cannot write " + dest.string(), err));
+            ::unlink(staged.files[i].c_str());
+            if (entry.kind == store::EntryKind::symlink)
+                MLO_TRY(linker.place_symlink(entry.target, dest));
+            else
+                MLO_TRY(linker.place_file(entry.id, dest, entry.executable));
         }
-        return {};
-    };
-    auto committed = commit();
-    discard_staged(); // after a failed commit: whatever was not renamed
-    MLO_TRY(committed);
+        staged.files[i].clear();
+        if (entry.kind == store::EntryKind::file)
+            if (auto st = store::stat_file(dest))
+                cache.record(rel.empty() ? ref.data_path : ref.data_path + "/" + rel, *st, entry.id);
+    }
     if (!is_file && !plan.remove.empty())
         prune_empty_dirs(abs, plan.target);
     return {};
@@ -303,6 +339,19 @@ Result<CheckoutReport> checkout(core::Project& project, const std::vector<std::s
     auto selected = select_pointers(all, paths);
     if (!selected)
         return fail(std::move(selected).error());
+    auto result = checkout_refs(project, *selected, options);
+    if (result)
+        result->rev_commit = report.rev_commit;
+    return result;
+}
+
+Result<CheckoutReport> checkout_refs(core::Project& project, const std::vector<PointerRef>& refs,
+                                     const CheckoutOptions& options) {
+    auto lock = project.lock_store(util::FileLock::Mode::shared);
+    if (!lock)
+        return fail(std::move(lock).error());
+    CheckoutReport report;
+    const std::vector<PointerRef>* selected = &refs;
     auto cache = project.stat_cache();
     if (!cache)
         return fail(std::move(cache).error());
@@ -336,12 +385,28 @@ Result<CheckoutReport> checkout(core::Project& project, const std::vector<std::s
             "save them with 'mlo track', or pass --force to discard them");
 
     store::Linker linker(project.objects(), project.config().link);
+    std::vector<Staged> staged;
+    staged.reserve(plans.size());
+    for (const auto& plan : plans) {
+        if (plan.unchanged)
+            continue;
+        staged.emplace_back();
+        if (auto ok = stage(project, linker, plan, staged.back(), options.progress); !ok) {
+            discard(staged);
+            return fail(std::move(ok).error());
+        }
+    }
     for (const auto& plan : plans) {
         CheckoutItem item{plan.ref->data_path, "unchanged", 0, 0};
         if (!plan.unchanged) {
             std::error_code ec;
             bool existed = fs::exists(fs::symlink_status(project.root() / plan.ref->data_path, ec));
-            MLO_TRY(apply(project, linker, **cache, plan, options.progress));
+            auto it =
+                std::find_if(staged.begin(), staged.end(), [&](const Staged& s) { return s.plan == &plan; });
+            if (auto ok = commit(project, linker, **cache, *it); !ok) {
+                discard(staged);
+                return fail(std::move(ok).error());
+            }
             item.action = existed ? "updated" : "created";
             item.files_written = plan.write.size();
             item.files_removed = plan.remove.size();

@@ -35,6 +35,7 @@ using TreeEntryPtr = std::unique_ptr<git_tree_entry, Deleter<git_tree_entry_free
 using BlobPtr = std::unique_ptr<git_blob, Deleter<git_blob_free>>;
 using RevwalkPtr = std::unique_ptr<git_revwalk, Deleter<git_revwalk_free>>;
 using StatusListPtr = std::unique_ptr<git_status_list, Deleter<git_status_list_free>>;
+using DiffPtr = std::unique_ptr<git_diff, Deleter<git_diff_free>>;
 
 // libgit2 must be initialised before any other call; shutting it down would race with other
 // Repository objects still alive at exit, and the OS reclaims everything anyway.
@@ -391,6 +392,54 @@ Result<bool> Repository::is_dirty() const {
             return true;
     }
     return false;
+}
+
+Result<std::string> Repository::diff_against_head() const {
+    TreePtr head_tree;
+    if (git_repository_head_unborn(m_impl->repo.get()) != 1) {
+        auto commit = m_impl->lookup_commit("HEAD");
+        if (!commit)
+            return fail(std::move(commit).error());
+        git_tree* raw_tree = nullptr;
+        if (git_commit_tree(&raw_tree, commit->get()) < 0)
+            return fail(libgit2_error("reading the tree of HEAD"));
+        head_tree.reset(raw_tree);
+    }
+    git_diff* raw = nullptr;
+    if (git_diff_tree_to_workdir_with_index(&raw, m_impl->repo.get(), head_tree.get(), nullptr) < 0)
+        return fail(libgit2_error("diffing the work tree against HEAD"));
+    DiffPtr diff(raw);
+    git_buf buffer = GIT_BUF_INIT;
+    if (git_diff_to_buf(&buffer, diff.get(), GIT_DIFF_FORMAT_PATCH) < 0)
+        return fail(libgit2_error("formatting the work tree diff"));
+    std::string text(buffer.ptr != nullptr ? buffer.ptr : "", buffer.size);
+    git_buf_dispose(&buffer);
+    return text;
+}
+
+Result<std::vector<std::string>> Repository::changed_files(const std::string& old_commit,
+                                                           const std::string& new_commit) const {
+    std::vector<TreePtr> trees;
+    for (const auto* rev : {&old_commit, &new_commit}) {
+        auto commit = m_impl->lookup_commit(*rev);
+        if (!commit)
+            return fail(std::move(commit).error());
+        git_tree* raw_tree = nullptr;
+        if (git_commit_tree(&raw_tree, commit->get()) < 0)
+            return fail(libgit2_error("reading the tree of " + *rev));
+        trees.emplace_back(raw_tree);
+    }
+    git_diff* raw = nullptr;
+    if (git_diff_tree_to_tree(&raw, m_impl->repo.get(), trees[0].get(), trees[1].get(), nullptr) < 0)
+        return fail(libgit2_error("diffing " + old_commit + " and " + new_commit));
+    DiffPtr diff(raw);
+    std::vector<std::string> paths;
+    size_t count = git_diff_num_deltas(diff.get());
+    for (size_t i = 0; i < count; ++i) {
+        const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
+        paths.emplace_back(delta->new_file.path != nullptr ? delta->new_file.path : delta->old_file.path);
+    }
+    return paths;
 }
 
 } // namespace mlo::git

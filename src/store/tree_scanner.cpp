@@ -111,13 +111,14 @@ std::optional<hash::ObjectId> store_link_target(const ObjectStore& store, const 
 
 // Fills `file` from a link into the store (see store_link_target). When storing, the object must
 // be present: a pointer to content nobody has would be a lie.
-Status scan_store_link(const ScanOptions& options, const fs::path& abs,
-                       const hash::ObjectId& id, ScannedFile& file) {
+Status scan_store_link(const ScanOptions& options, const fs::path& abs, const hash::ObjectId& id,
+                       ScannedFile& file) {
     struct stat st;
     bool present = ::stat(abs.c_str(), &st) == 0 && S_ISREG(st.st_mode);
     if (!present && options.store)
-        return fail(ErrorCode::input, "cannot track " + abs.string() + ": it links to " + id.str() +
-                                          ", which is not in the store",
+        return fail(ErrorCode::input,
+                    "cannot track " + abs.string() + ": it links to " + id.str() +
+                        ", which is not in the store",
                     "restore the data with 'mlo checkout --force' or replace the link by the file");
     file.kind = EntryKind::file;
     file.executable = false; // objects are read-only, mode 0444; executable files are copied

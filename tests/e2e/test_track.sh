@@ -2,41 +2,6 @@
 # mlo track: ids, pointers, .gitignore entries, the stat cache, odd names, symlinks, link modes.
 source "$(dirname "$0")/lib.sh"
 
-# The directory id, computed independently of mlo from SPEC.md section 4 and the manifest format
-# in tree_manifest.hpp: one canonical manifest per level (compact JSON, sorted keys, entries
-# sorted bytewise by name); a subdirectory's id is its manifest's id; a symlink's id is the hash
-# of its target text and its size 0.
-tree_id() {
-    python3 - "$1" <<'EOF'
-import hashlib, json, os, stat, sys
-
-def level(path):
-    entries, total = [], 0
-    for name in sorted(os.listdir(path), key=lambda n: n.encode()):
-        full = os.path.join(path, name)
-        st = os.lstat(full)
-        if stat.S_ISLNK(st.st_mode):
-            target = os.readlink(full)
-            entries.append({"exec": False, "id": "sha256:" + hashlib.sha256(target.encode()).hexdigest(),
-                            "kind": "symlink", "name": name, "size": 0, "target": target})
-        elif stat.S_ISDIR(st.st_mode):
-            sub_id, sub_size = level(full)
-            entries.append({"exec": False, "id": sub_id, "kind": "dir", "name": name, "size": sub_size})
-            total += sub_size
-        else:
-            data = open(full, "rb").read()
-            entries.append({"exec": bool(st.st_mode & stat.S_IXUSR),
-                            "id": "sha256:" + hashlib.sha256(data).hexdigest(),
-                            "kind": "file", "name": name, "size": len(data)})
-            total += len(data)
-    doc = {"entries": entries, "schema": "mlo.tree/1"}
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest(), total
-
-print(level(sys.argv[1])[0])
-EOF
-}
-
 # A file's id is what sha256sum prints; the pointer, .gitignore and --json say what they should.
 case_file_known_answer() {
     new_project

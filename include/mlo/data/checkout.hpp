@@ -37,7 +37,12 @@ struct CheckoutReport {
 Result<CheckoutReport> checkout(core::Project& project, const std::vector<std::string>& paths,
                                 const CheckoutOptions& options);
 
-// The pointers at a git revision (all `*.mlo` files of its tree), sorted by data path.
+// Checks out exactly these refs (e.g. a stage's outs restored from the run cache); same rules.
+Result<CheckoutReport> checkout_refs(core::Project& project, const std::vector<PointerRef>& refs,
+                                     const CheckoutOptions& options);
+
+// The pointers at a git revision (pointer files and mlo.lock outs) (all `*.mlo` files of its tree), sorted by
+// data path.
 Result<std::vector<PointerRef>> pointers_at_revision(const git::Repository& repo, const std::string& commit);
 
 } // namespace mlo::data

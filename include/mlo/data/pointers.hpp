@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <mlo/store/lock_file.hpp>
 #include <mlo/store/pointer_file.hpp>
 #include <mlo/util/error.hpp>
 #include <string>
@@ -14,9 +15,16 @@ struct PointerRef {
     store::Pointer pointer;
 };
 
-// Every pointer file in the work tree below `root`, sorted by path. Skips `.git`, `.mlo` and the
-// contents of tracked directories. A malformed pointer is an error naming it.
+// Everything the workspace tracks, sorted by path: every pointer file below `root` and every out
+// and metrics file recorded in `root/mlo.lock` (pipeline products are tracked through the lock).
+// Skips `.git`, `.mlo` and the contents of tracked directories. A malformed pointer or lock file
+// is an error naming it.
 Result<std::vector<PointerRef>> find_workspace_pointers(const std::filesystem::path& root);
+
+// The outs and metrics files of a lock file, as pointer refs.
+std::vector<PointerRef> lock_refs(const store::LockFile& lock);
+
+inline constexpr const char* k_lock_file = "mlo.lock";
 
 // Keeps the pointers whose data path equals one of `paths` or lies below one of them.
 // A path that selects nothing is ErrorCode::input naming it.

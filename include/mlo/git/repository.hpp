@@ -63,6 +63,14 @@ class Repository {
     // untracked and ignored files and submodules do not). An unborn HEAD with an empty index is clean.
     Result<bool> is_dirty() const;
 
+    // The patch text of uncommitted changes to tracked files (index and work tree against HEAD),
+    // "" when clean. Runs record its hash so that two runs from the same dirty state match.
+    Result<std::string> diff_against_head() const;
+
+    // Paths (work-tree relative) that differ between the trees of two commits.
+    Result<std::vector<std::string>> changed_files(const std::string& old_commit,
+                                                   const std::string& new_commit) const;
+
   private:
     struct Impl;
     explicit Repository(std::unique_ptr<Impl> impl);

@@ -11,8 +11,9 @@ namespace mlo::pipeline {
 
 // The pipeline as a graph. Edges come from paths: stage B depends on stage A when one of B's deps
 // equals one of A's outs or lies inside it (dep `data/prepared/train.csv`, out `data/prepared/`),
-// or an out of A lies inside a dep directory of B. Paths are compared after normalisation
-// (trailing '/' dropped, no "./").
+// or an out of A lies inside a dep directory of B. A stage's metrics files count as outs here.
+// Paths are compared after normalisation (trailing '/' dropped, no "./"), and the stages kept by
+// the Dag hold normalised deps, outs and metrics.
 class Dag {
   public:
     // Builds and validates the graph. Collects every problem before failing (ErrorCode::input,
@@ -22,10 +23,11 @@ class Dag {
     static Result<Dag> build(const std::vector<core::StageConfig>& stages, const std::string& project_root);
 
     const std::vector<core::StageConfig>& stages() const { return m_stages; }
+    // `name` must be a stage (has_stage); an unknown name throws std::out_of_range (a bug).
     const core::StageConfig& stage(const std::string& name) const;
     bool has_stage(const std::string& name) const;
 
-    // Direct upstream stages of `name` (the stages producing its deps).
+    // Direct upstream stages of `name` (the stages producing its deps); empty for an unknown name.
     const std::set<std::string>& upstream(const std::string& name) const;
     // Direct downstream stages.
     const std::set<std::string>& downstream(const std::string& name) const;

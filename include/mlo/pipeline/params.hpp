@@ -29,12 +29,15 @@ class Params {
     // Every leaf under `dotted_key` (or the whole file for ""), flattened: {"train.lr": "0.1", ...}.
     std::map<std::string, std::string> flatten(const std::string& dotted_key = "") const;
 
-    // Applies `key=value` overrides (-S): the value is parsed as YAML scalar (so 0.1 stays a
-    // number, 'x' a string); intermediate maps are created. A malformed override (no '=', empty
-    // key) is ErrorCode::usage.
+    // Applies `key=value` overrides (-S): the value is parsed as YAML (so 0.1 stays a number,
+    // 'x' a string, [1, 2] a list; an empty value is the empty string); intermediate maps are
+    // created, and a map may be replaced by a value. A malformed override (no '=', empty key or
+    // segment, bad YAML, a key below an existing value such as `lr.x` for `lr: 0.1`) is
+    // ErrorCode::usage and changes nothing. Copies of a Params never see each other's overrides.
     Status apply_override(const std::string& assignment);
 
-    // The YAML text to write back (after overrides).
+    // The YAML text to write back (after overrides): block style, keys in file order, quoted
+    // scalars kept quoted so that a string such as "1.0" stays a string; comments are not kept.
     std::string serialize() const;
 
   private:

@@ -22,7 +22,7 @@ namespace mlo::runs {
 using SqlValue = std::variant<std::string, double>;
 
 struct SqlFragment {
-    std::string sql;                 // e.g. "(EXISTS (SELECT 1 FROM run_metrics m WHERE ...))"
+    std::string sql;                // e.g. "(EXISTS (SELECT 1 FROM run_metrics m WHERE ...))"
     std::vector<SqlValue> bindings; // values for the `?` placeholders, in order
 };
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace mlo::pipeline {
+namespace mlo::store {
 
 // One dep or out of a stage as recorded in mlo.lock.
 struct LockedPath {
@@ -43,17 +43,25 @@ struct LockedStage {
 //       params:
 //         prepare.split: "0.2"
 //       outs:
-//         - {path: data/prepared, kind: directory, hash: sha256:..., size: 99, files: 3}
+//         - path: data/prepared
+//           kind: directory
+//           hash: sha256:...
+//           size: 99
+//           files: 3
 //
+// Stages are sorted by name, deps/outs/metrics by path, params by key; params values are always
+// double-quoted; empty lists are left out; `files` is written for directories only. Parsing
+// serialize()'s output and serialising again gives the same bytes.
 // Paths are validated like pointer paths: relative, no "..", so a hand-edited lock cannot make
 // checkout write outside the project.
 struct LockFile {
     std::map<std::string, LockedStage> stages;
 
     std::string serialize() const;
-    // A missing file is an empty lock. A malformed one is ErrorCode::input naming the line.
+    // A missing file is an empty lock. A malformed one is ErrorCode::input listing every problem
+    // with its line (unknown keys with did-you-mean, bad ids and paths, wrong types).
     static Result<LockFile> load(const std::filesystem::path& path);
     static Result<LockFile> parse(const std::string& text, const std::string& source);
 };
 
-} // namespace mlo::pipeline
+} // namespace mlo::store

@@ -1,0 +1,115 @@
+#include "command.hpp"
+
+#include <csignal>
+#include <mlo/pipeline/trainer.hpp>
+#include <mutex>
+
+namespace mlo::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_interrupt(int) {
+    g_interrupted.store(true);
+}
+
+// Ctrl-C sets a flag instead of killing mlo: the trainer stops the running stages (each in its own
+// process group), records the run as KILLED and keeps mlo.lock consistent.
+class InterruptGuard {
+  public:
+    InterruptGuard() {
+        struct sigaction action {};
+        action.sa_handler = on_interrupt;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGINT, &action, &m_old_int);
+        sigaction(SIGTERM, &action, &m_old_term);
+    }
+    ~InterruptGuard() {
+        sigaction(SIGINT, &m_old_int, nullptr);
+        sigaction(SIGTERM, &m_old_term, nullptr);
+    }
+
+  private:
+    struct sigaction m_old_int {
+    }, m_old_term{};
+};
+
+class TrainCommand : public Command {
+  public:
+    void define(CLI::App& app) override {
+        app.add_option("stages", m_options.targets, "Stages to run (with the stages they need); default all")
+            ->option_text("STAGE...");
+        app.add_option("-S,--set", m_options.overrides, "Override a parameter (written to the params file)")
+            ->option_text("KEY=VALUE");
+        app.add_option("-j,--jobs", m_options.jobs, "Stages to run at once (default: one per core)")
+            ->option_text("N");
+        app.add_flag("-f,--force", m_options.force, "Run the selected stages even if they are up to date");
+        app.add_flag("-n,--dry-run", m_options.dry_run, "Print what would run and why; run nothing");
+    }
+
+    Result<int> run(Context& context) override {
+        const Output& out = context.out;
+        std::mutex print_mutex;
+        m_options.on_output = [&](const std::string& stage, const std::string& line, bool) {
+            if (out.quiet())
+                return;
+            std::lock_guard lock(print_mutex);
+            fmt::print(stderr, "{} {}\n", out.paint(stage + " |", Output::Color::cyan, true), line);
+        };
+        m_options.on_event = [&](const std::string& stage, const std::string& text) {
+            std::lock_guard lock(print_mutex);
+            out.info(out.paint("[" + stage + "]", Output::Color::bold, true) + " " + text);
+        };
+        g_interrupted = false;
+        m_options.stop_requested = &g_interrupted;
+        InterruptGuard guard;
+        auto report = pipeline::train(*context.project, m_options);
+        if (!report)
+            return fail(std::move(report).error());
+        int code = report->interrupted ? 130 : report->failed ? 1 : 0;
+
+        if (out.json()) {
+            nlohmann::json stages = nlohmann::json::array();
+            for (const auto& decision : report->decisions)
+                stages.push_back(
+                    {{"stage", decision.stage}, {"action", decision.action}, {"reason", decision.reason}});
+            nlohmann::json doc = {{"dry_run", m_options.dry_run}, {"stages", stages}};
+            if (report->run) {
+                doc["run"] = {{"id", report->run->id},
+                              {"status", report->run->status},
+                              {"metrics", report->run->metrics},
+                              {"duration_seconds", report->run->duration_seconds()}};
+            } else {
+                doc["run"] = nullptr;
+            }
+            out.json_result("mlo.train/1", doc);
+            return code;
+        }
+        for (const auto& decision : report->decisions)
+            out.line(fmt::format("{:<16} {:<10} {}", decision.stage, decision.action, decision.reason));
+        if (report->run) {
+            out.line(fmt::format("run {} {}", report->run->id, report->run->status));
+            for (const auto& [key, value] : report->run->metrics)
+                out.line(fmt::format("  {} = {}", key, value));
+        } else if (!m_options.dry_run) {
+            out.info("everything is up to date; no run recorded");
+        }
+        if (report->interrupted)
+            out.warning("interrupted: running stages were stopped and the run recorded as KILLED");
+        else if (report->failed)
+            out.hint("see the stage's output above, or 'mlo runs show " +
+                     (report->run ? report->run->id : std::string("latest")) + "'");
+        return code;
+    }
+
+  private:
+    pipeline::TrainOptions m_options;
+};
+
+} // namespace
+
+std::unique_ptr<Command> make_train_command() {
+    return std::make_unique<TrainCommand>();
+}
+
+} // namespace mlo::cli

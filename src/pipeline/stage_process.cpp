@@ -1,0 +1,414 @@
+// Running one stage command.
+//
+// Several stages run at once from different threads, so the child is started with posix_spawn (glibc
+// clones with CLONE_VFORK and runs only async-signal-safe steps before exec) and every descriptor mlo
+// opens here is O_CLOEXEC: a pipe end leaked into a sibling stage's child would hold that pipe open
+// and stall our EOF. The file actions also close every descriptor above 2 that someone else opened
+// without O_CLOEXEC.
+//
+// The child is `/bin/sh -c command` in a process group of its own (pgid == its pid), with stdin from
+// /dev/null, an empty signal mask and default signal dispositions (mlo may ignore SIGPIPE or block
+// SIGTERM in its threads; both would otherwise be inherited across exec). Being in its own group
+// keeps a terminal Ctrl-C with mlo, which decides, and lets mlo signal the whole tree at once.
+//
+// The parent polls both pipes with a 100 ms timeout so it sees `stop_requested` promptly. It does not
+// reap the shell until the very end: it only peeks at its exit with waitid(WNOWAIT). While the shell
+// is an unreaped zombie its pid, and so the group id, cannot be reused, which makes every
+// kill(-pgid, ...) safe from hitting an unrelated process group. The command is finished when the
+// shell has exited and both pipes are at EOF (i.e. every process holding them has exited too). Then
+// one SIGKILL to the group removes anything left behind that had closed its output, so no process
+// from a stage outlives it and writes to its outputs after they are hashed. Finally wait4 reaps the
+// shell and returns its rusage, which includes the children it waited for.
+//
+// On a stop request: SIGTERM to the group, then SIGKILL after the grace period, or as soon as the
+// shell has exited and the pipes are at EOF. After the SIGKILL the pipes get one more second to
+// reach EOF (a process that left the group with setsid could hold them forever), and then mlo stops
+// reading.
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <mlo/pipeline/stage_process.hpp>
+#include <mlo/util/file_io.hpp>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ; // NOLINT: POSIX declares it this way
+
+namespace mlo::pipeline {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using util::UniqueFd;
+
+constexpr int k_poll_interval_ms = 100;
+constexpr int k_drain_after_kill_ms = 1000;
+
+struct Pipe {
+    UniqueFd read_end;
+    UniqueFd write_end;
+};
+
+// Moves an fd above 0..2, so that dup2-ing the write ends onto 1 and 2 in the child can never
+// overwrite a pipe end before it is duplicated (possible only when mlo runs with stdio closed).
+Result<UniqueFd> above_stdio(UniqueFd fd) {
+    if (fd.get() > 2)
+        return fd;
+    int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
+    if (moved < 0)
+        return fail(system_error("cannot duplicate a pipe descriptor", errno));
+    return UniqueFd(moved);
+}
+
+Result<Pipe> make_pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return fail(system_error("cannot create a pipe", errno));
+    UniqueFd read_end(fds[0]);
+    UniqueFd write_end(fds[1]);
+    auto r = above_stdio(std::move(read_end));
+    if (!r)
+        return fail(std::move(r).error());
+    auto w = above_stdio(std::move(write_end));
+    if (!w)
+        return fail(std::move(w).error());
+    return Pipe{std::move(*r), std::move(*w)};
+}
+
+// The inherited environment in its order, with `extra` replacing same-named entries in place and
+// the rest appended.
+Result<std::vector<std::string>> build_environment(const std::map<std::string, std::string>& extra) {
+    for (const auto& [name, value] : extra) {
+        if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos)
+            return fail(ErrorCode::input, "invalid environment variable name '" + name + "'");
+        if (value.find('\0') != std::string::npos)
+            return fail(ErrorCode::input, "environment variable " + name + " contains a NUL byte");
+    }
+    std::vector<std::string> env;
+    std::map<std::string, bool> used;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+        std::string_view text(*entry);
+        std::string name(text.substr(0, text.find('=')));
+        if (auto it = extra.find(name); it != extra.end()) {
+            if (!used[name])
+                env.push_back(name + "=" + it->second);
+            used[name] = true; // a name repeated in environ keeps only the replacement
+            continue;
+        }
+        env.emplace_back(text);
+    }
+    for (const auto& [name, value] : extra)
+        if (!used[name])
+            env.push_back(name + "=" + value);
+    return env;
+}
+
+// posix_spawn's attribute and file-action objects, destroyed on every path.
+struct SpawnSetup {
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
+    bool attr_ready = false;
+    bool actions_ready = false;
+
+    SpawnSetup() = default;
+    SpawnSetup(const SpawnSetup&) = delete;
+    SpawnSetup& operator=(const SpawnSetup&) = delete;
+    ~SpawnSetup() {
+        if (actions_ready)
+            ::posix_spawn_file_actions_destroy(&actions);
+        if (attr_ready)
+            ::posix_spawnattr_destroy(&attr);
+    }
+};
+
+Result<pid_t> spawn_shell(const ProcessOptions& options, const std::vector<std::string>& env, int out_fd,
+                          int err_fd) {
+    SpawnSetup setup;
+    auto check = [](int rc, const char* what) -> Status {
+        if (rc != 0)
+            return fail(system_error(std::string("cannot start the command: ") + what, rc));
+        return {};
+    };
+    MLO_TRY(check(::posix_spawnattr_init(&setup.attr), "posix_spawnattr_init"));
+    setup.attr_ready = true;
+    MLO_TRY(check(::posix_spawn_file_actions_init(&setup.actions), "posix_spawn_file_actions_init"));
+    setup.actions_ready = true;
+
+    sigset_t empty;
+    sigset_t all;
+    ::sigemptyset(&empty);
+    ::sigfillset(&all);
+    MLO_TRY(check(::posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                                              POSIX_SPAWN_SETSIGDEF),
+                  "posix_spawnattr_setflags"));
+    MLO_TRY(check(::posix_spawnattr_setpgroup(&setup.attr, 0), "posix_spawnattr_setpgroup"));
+    MLO_TRY(check(::posix_spawnattr_setsigmask(&setup.attr, &empty), "posix_spawnattr_setsigmask"));
+    MLO_TRY(check(::posix_spawnattr_setsigdefault(&setup.attr, &all), "posix_spawnattr_setsigdefault"));
+
+    if (!options.working_directory.empty())
+        MLO_TRY(
+            check(::posix_spawn_file_actions_addchdir_np(&setup.actions, options.working_directory.c_str()),
+                  "posix_spawn_file_actions_addchdir_np"));
+    MLO_TRY(check(::posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0),
+                  "posix_spawn_file_actions_addopen"));
+    MLO_TRY(check(::posix_spawn_file_actions_adddup2(&setup.actions, out_fd, 1),
+                  "posix_spawn_file_actions_adddup2"));
+    MLO_TRY(check(::posix_spawn_file_actions_adddup2(&setup.actions, err_fd, 2),
+                  "posix_spawn_file_actions_adddup2"));
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    MLO_TRY(check(::posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3),
+                  "posix_spawn_file_actions_addclosefrom_np"));
+#endif
+
+    std::vector<char*> envp;
+    envp.reserve(env.size() + 1);
+    for (const auto& entry : env)
+        envp.push_back(const_cast<char*>(entry.c_str()));
+    envp.push_back(nullptr);
+    char sh[] = "/bin/sh";
+    char dash_c[] = "-c";
+    std::string command = options.command;
+    char* argv[] = {sh, dash_c, command.data(), nullptr};
+
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, "/bin/sh", &setup.actions, &setup.attr, argv, envp.data());
+    if (rc != 0) {
+        std::string what = "cannot start the command";
+        if (!options.working_directory.empty())
+            what += " in " + options.working_directory.string();
+        Error error = system_error(what, rc);
+        error.code = ErrorCode::internal; // the working directory was checked: this is not the user's input
+        return fail(std::move(error));
+    }
+    return pid;
+}
+
+// Kills and reaps the child if run_stage_process leaves early (an error, or an exception from
+// on_line), so no process or zombie is left behind.
+struct ChildGuard {
+    pid_t pid = -1;
+    ~ChildGuard() {
+        if (pid <= 0)
+            return;
+        ::kill(-pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+};
+
+// Whether the shell has exited, without reaping it (see the essay above).
+bool shell_has_exited(pid_t pid, bool& lost) {
+    for (;;) {
+        siginfo_t info;
+        std::memset(&info, 0, sizeof info);
+        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0)
+            return info.si_pid == pid;
+        if (errno == EINTR)
+            continue;
+        lost = true; // ECHILD: someone else reaped it (SIGCHLD ignored, or a waitpid(-1) elsewhere)
+        return true;
+    }
+}
+
+// One output stream: collects everything and hands out complete lines.
+struct Stream {
+    UniqueFd fd;
+    bool is_stderr = false;
+    std::string* text = nullptr;
+    std::string partial;
+    bool open() const { return static_cast<bool>(fd); }
+};
+
+void emit_lines(Stream& stream, const ProcessOptions& options, bool at_eof) {
+    if (!options.on_line) {
+        stream.partial.clear();
+        return;
+    }
+    size_t start = 0;
+    for (size_t newline; (newline = stream.partial.find('\n', start)) != std::string::npos;
+         start = newline + 1)
+        options.on_line(stream.partial.substr(start, newline - start), stream.is_stderr);
+    stream.partial.erase(0, start);
+    if (at_eof && !stream.partial.empty()) {
+        options.on_line(stream.partial, stream.is_stderr);
+        stream.partial.clear();
+    }
+}
+
+void close_stream(Stream& stream, const ProcessOptions& options) {
+    stream.fd = UniqueFd();
+    emit_lines(stream, options, true);
+}
+
+// Reads what is available on a stream that poll reported ready; closes it at EOF.
+Status read_stream(Stream& stream, const ProcessOptions& options) {
+    char buffer[65536];
+    ssize_t n;
+    do {
+        n = ::read(stream.fd.get(), buffer, sizeof buffer);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return fail(system_error(
+            std::string("cannot read the command's ") + (stream.is_stderr ? "stderr" : "stdout"), errno));
+    if (n == 0) {
+        close_stream(stream, options);
+        return {};
+    }
+    stream.text->append(buffer, static_cast<size_t>(n));
+    stream.partial.append(buffer, static_cast<size_t>(n));
+    emit_lines(stream, options, false);
+    return {};
+}
+
+int ms_until(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(left, 0, k_poll_interval_ms));
+}
+
+double seconds(const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+
+} // namespace
+
+Result<ProcessResult> run_stage_process(const ProcessOptions& options) {
+    ProcessResult result;
+    if (options.command.find('\0') != std::string::npos)
+        return fail(ErrorCode::input, "the command contains a NUL byte");
+    if (options.stop_requested != nullptr && options.stop_requested->load()) {
+        result.interrupted = true;
+        return result;
+    }
+    if (!options.working_directory.empty()) {
+        struct stat st;
+        if (::stat(options.working_directory.c_str(), &st) != 0)
+            return fail(system_error("working directory " + options.working_directory.string(), errno));
+        if (!S_ISDIR(st.st_mode))
+            return fail(system_error("working directory " + options.working_directory.string(), ENOTDIR));
+    }
+    auto env = build_environment(options.extra_env);
+    if (!env)
+        return fail(std::move(env).error());
+    auto out_pipe = make_pipe();
+    if (!out_pipe)
+        return fail(std::move(out_pipe).error());
+    auto err_pipe = make_pipe();
+    if (!err_pipe)
+        return fail(std::move(err_pipe).error());
+
+    const auto started = Clock::now();
+    auto spawned = spawn_shell(options, *env, out_pipe->write_end.get(), err_pipe->write_end.get());
+    if (!spawned)
+        return fail(std::move(spawned).error());
+    const pid_t pid = *spawned;
+    ChildGuard guard{pid};
+    // Only the child may hold the write ends, or EOF would never come.
+    out_pipe->write_end = UniqueFd();
+    err_pipe->write_end = UniqueFd();
+
+    Stream streams[2];
+    streams[0].fd = std::move(out_pipe->read_end);
+    streams[0].text = &result.stdout_text;
+    streams[1].fd = std::move(err_pipe->read_end);
+    streams[1].is_stderr = true;
+    streams[1].text = &result.stderr_text;
+
+    enum class Phase { running, terminating, killed };
+    Phase phase = Phase::running;
+    Clock::time_point deadline{};
+    const auto grace = std::chrono::milliseconds(std::max(0, options.kill_grace_ms));
+    bool exited = false;
+    bool lost = false;
+    int exit_check_delay_ms = 1; // backs off while the pipes are closed but the shell still runs
+
+    for (;;) {
+        if (!exited)
+            exited = shell_has_exited(pid, lost);
+        const bool pipes_done = !streams[0].open() && !streams[1].open();
+        if (lost)
+            break;
+        if (phase == Phase::running && options.stop_requested != nullptr && options.stop_requested->load() &&
+            !(exited && pipes_done)) {
+            ::kill(-pid, SIGTERM);
+            result.interrupted = true;
+            phase = Phase::terminating;
+            deadline = Clock::now() + grace;
+        }
+        if (phase == Phase::terminating && ((exited && pipes_done) || Clock::now() >= deadline)) {
+            ::kill(-pid, SIGKILL);
+            phase = Phase::killed;
+            deadline = Clock::now() + std::chrono::milliseconds(k_drain_after_kill_ms);
+        }
+        if (exited && (pipes_done || (phase == Phase::killed && Clock::now() >= deadline)))
+            break;
+
+        pollfd fds[2];
+        nfds_t count = 0;
+        Stream* polled[2];
+        for (auto& stream : streams) {
+            if (stream.open()) {
+                fds[count] = pollfd{stream.fd.get(), POLLIN, 0};
+                polled[count++] = &stream;
+            }
+        }
+        int timeout = phase == Phase::running ? k_poll_interval_ms : ms_until(deadline);
+        if (count == 0) {
+            timeout = std::min(timeout, exit_check_delay_ms);
+            exit_check_delay_ms = std::min(exit_check_delay_ms * 2, k_poll_interval_ms);
+        }
+        int ready = ::poll(fds, count, timeout);
+        if (ready < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(system_error("cannot wait for the command's output", errno));
+        }
+        for (nfds_t i = 0; i < count; ++i) {
+            if (fds[i].revents & POLLNVAL)
+                close_stream(*polled[i], options);
+            else if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+                MLO_TRY(read_stream(*polled[i], options));
+        }
+    }
+    for (auto& stream : streams)
+        if (stream.open())
+            close_stream(stream, options); // gave up after the kill: something outside the group holds it
+
+    if (lost) {
+        guard.pid = -1; // the pid may already belong to someone else: never signal it
+        return fail(ErrorCode::internal, "lost track of the command's process (was SIGCHLD ignored?)");
+    }
+    // Anything still in the group closed its output and was left behind by the shell.
+    ::kill(-pid, SIGKILL);
+    int status = 0;
+    rusage usage;
+    std::memset(&usage, 0, sizeof usage);
+    pid_t reaped;
+    do {
+        reaped = ::wait4(pid, &status, 0, &usage);
+    } while (reaped < 0 && errno == EINTR);
+    guard.pid = -1;
+    if (reaped < 0)
+        return fail(system_error("cannot wait for the command", errno));
+
+    result.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    result.cpu_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    result.peak_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+    if (WIFEXITED(status)) {
+        result.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        result.exit_code = -1;
+        result.signal = WTERMSIG(status);
+    }
+    return result;
+}
+
+} // namespace mlo::pipeline
