@@ -6,12 +6,15 @@
 # Keep the tables below in step with src/cli/command_table.cpp and each command's cmd_*.cpp;
 # tests/e2e/test_help_and_man.sh checks that every flag `mlo CMD --help` shows is offered here.
 
-_mlo_commands="init track status checkout diff gc fsck help"
+_mlo_commands="init track status checkout diff gc fsck train runs help"
+
+# Commands that have subcommands of their own (src/cli/cmd_runs.cpp).
+_mlo_runs_subcommands="list show compare diff"
 
 # Flags every command accepts (src/cli/main.cpp), before or after the command name.
 _mlo_global_flags="-C --json -q --quiet -v --verbose --color -h --help"
 
-# Each command's own flags, as spelled in its cmd_<name>.cpp.
+# Each command's own flags, as spelled in its cmd_<name>.cpp; a subcommand is "runs list".
 _mlo_command_flags() {
     case $1 in
     init) echo "--template" ;;
@@ -21,17 +24,28 @@ _mlo_command_flags() {
     diff) echo "" ;;
     gc) echo "-n --dry-run" ;;
     fsck) echo "" ;;
+    train) echo "-S --set -j --jobs -f --force -n --dry-run --rerun --verify --keep" ;;
+    runs) echo "" ;;
+    "runs list") echo "--filter --sort --limit --columns --csv" ;;
+    "runs show") echo "" ;;
+    "runs compare") echo "--csv --html" ;;
+    "runs diff") echo "" ;;
     help) echo "" ;;
     esac
 }
 
-# What a command's positional arguments are: files, git revisions (at most N), command names, or
-# nothing.
+# What a command's positional arguments are: files, git revisions (at most N), command names,
+# pipeline stages, subcommands, run ids (at most N), or nothing.
 _mlo_command_args() {
     case $1 in
     track | status | checkout) echo "files" ;;
     diff) echo "revs2" ;;
     help) echo "commands" ;;
+    train) echo "stages" ;;
+    runs) echo "subcommands" ;;
+    "runs show") echo "runs1" ;;
+    "runs compare") echo "runs" ;;
+    "runs diff") echo "runs2" ;;
     *) echo "none" ;;
     esac
 }
@@ -40,8 +54,53 @@ _mlo_command_args() {
 _mlo_takes_value() {
     case $1 in
     -C | --color | --template | --rev) return 0 ;;
+    -S | --set | -j | --jobs | --rerun) return 0 ;;
+    --filter | --sort | --limit | --columns | --html) return 0 ;;
     *) return 1 ;;
     esac
+}
+
+# The root of the mlo project containing directory $1 (the nearest directory upwards holding
+# mlo.yaml), as mlo itself finds it.
+_mlo_project_root() {
+    local dir
+    dir=$(cd -- "${1:-.}" 2>/dev/null && pwd) || return 1
+    while true; do
+        if [[ -f $dir/mlo.yaml ]]; then
+            printf '%s\n' "$dir"
+            return 0
+        fi
+        [[ -z $dir || $dir == / ]] && return 1
+        dir=${dir%/*}
+        [[ -z $dir ]] && dir=/
+    done
+}
+
+# The stage names of the project's pipeline: the keys one level below a top-level `pipeline:` line
+# of mlo.yaml (block style; a flow-style `pipeline: {...}` offers nothing).
+_mlo_pipeline_stages() {
+    local root
+    root=$(_mlo_project_root "$1") || return 0
+    awk '
+        /^pipeline:[ \t]*(#.*)?$/ { on = 1; indent = -1; next }
+        on && /^[^ \t#]/ { on = 0 }
+        on && /^[ \t]+[A-Za-z0-9][A-Za-z0-9_-]*[ \t]*:/ {
+            match($0, /^[ \t]+/)
+            if (indent < 0) indent = RLENGTH
+            if (RLENGTH != indent) next
+            name = substr($0, RLENGTH + 1)
+            sub(/[ \t]*:.*/, "", name)
+            print name
+        }' "$root/mlo.yaml" 2>/dev/null
+}
+
+# Recorded run ids (newest first) and "latest".
+_mlo_run_ids() {
+    local root
+    echo latest
+    root=$(_mlo_project_root "$1") || return 0
+    [[ -d $root/.mlo/refs/runs ]] || return 0
+    ls -r -- "$root/.mlo/refs/runs" 2>/dev/null
 }
 
 # Branches, tags and remote branches of the repository mlo would run in (honouring -C).
@@ -125,6 +184,17 @@ _mlo() {
         _mlo_compgen_words "$(_mlo_git_revisions "$dir")" "$cur"
         return 0
         ;;
+    --rerun)
+        _mlo_compgen_words "$(_mlo_run_ids "$dir")" "$cur"
+        return 0
+        ;;
+    --html)
+        _mlo_compgen_files "$cur"
+        return 0
+        ;;
+    -S | --set | -j | --jobs | --filter | --sort | --limit | --columns)
+        return 0 # free text: nothing sensible to offer
+        ;;
     esac
 
     if [[ -z $command ]]; then
@@ -134,6 +204,23 @@ _mlo() {
             _mlo_compgen_words "$_mlo_commands" "$cur"
         fi
         return 0
+    fi
+
+    # A command with subcommands: the first positional word after it names the subcommand, and
+    # from there on the subcommand's flags and arguments apply.
+    if [[ $command == runs ]]; then
+        for ((i = command_index + 1; i < COMP_CWORD; i++)); do
+            word=${COMP_WORDS[i]-}
+            if _mlo_takes_value "$word"; then
+                [[ ${COMP_WORDS[i + 1]-} == "=" ]] && ((i++))
+                ((i++))
+                continue
+            fi
+            [[ $word == -* ]] && continue
+            command="runs $word"
+            command_index=$i
+            break
+        done
     fi
 
     if [[ $cur == -* ]]; then
@@ -162,6 +249,21 @@ _mlo() {
         ;;
     commands)
         ((positionals < 1)) && _mlo_compgen_words "$_mlo_commands" "$cur"
+        ;;
+    subcommands)
+        ((positionals < 1)) && _mlo_compgen_words "$_mlo_runs_subcommands" "$cur"
+        ;;
+    stages)
+        _mlo_compgen_words "$(_mlo_pipeline_stages "$dir")" "$cur"
+        ;;
+    runs1)
+        ((positionals < 1)) && _mlo_compgen_words "$(_mlo_run_ids "$dir")" "$cur"
+        ;;
+    runs2)
+        ((positionals < 2)) && _mlo_compgen_words "$(_mlo_run_ids "$dir")" "$cur"
+        ;;
+    runs)
+        _mlo_compgen_words "$(_mlo_run_ids "$dir")" "$cur"
         ;;
     esac
     return 0

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds mlo (release) and runs the example project end to end.
+# Installs what is missing, builds mlo (release) and runs the quickstart end to end: data versioning,
+# then the examples/churn pipeline (train, re-train with another param, compare the runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

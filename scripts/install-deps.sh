@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages mlo needs to build and test. Does nothing when they are all present,
-# so it is safe to run before every build. Needs root (or sudo) only when something is missing.
+# Installs the Debian packages mlo needs to build and test, and those the example project's Python
+# stages need. Does nothing when they are all present, so it is safe to run before every build.
+# Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
   libcli11-dev libyaml-cpp-dev libgit2-dev libssl-dev libfmt-dev catch2
   libsqlite3-dev libexpected-dev nlohmann-json3-dev scdoc
+  python3-sklearn python3-pandas   # the stages of examples/churn (run by /usr/bin/python3)
 )
 
 missing=()

@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# The quickstart, end to end: version a dataset with mlo beside git, change it, see the change,
-# and go back to the old version. Runs in a fresh directory (kept, and printed at the end).
+# The quickstart, end to end, in two projects under a fresh directory (kept, and printed at the end):
+#   versioning/  version a dataset with mlo beside git, change it, see the change, go back;
+#   churn/       the example project examples/churn: a prepare/train/evaluate pipeline in Python
+#                (scikit-learn), trained, re-trained with another parameter, runs compared.
 #   MLO=path/to/mlo examples/quickstart/run.sh [WORKDIR]
+# The churn part needs Debian's python3-sklearn and python3-pandas (scripts/install-deps.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+example=$(cd "$here/../churn" && pwd)
 mlo=${MLO:-mlo}
 work=${1:-$(mktemp -d /tmp/mlo-quickstart.XXXXXX)}
 mkdir -p "$work"
-cd "$work"
+work=$(cd "$work" && pwd)
 
 if [ -t 2 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain" >&2; "$@"; }
+part() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$plain" >&2; }
 git_commit() { git add -A && git -c user.name="mlo quickstart" -c user.email=quickstart@example.com commit -qm "$1"; }
+# The script doubles as a smoke test: it stops when mlo did not do what the comments say.
+check() { if ! eval "$1"; then printf 'quickstart: check failed: %s\n' "$2" >&2; exit 1; fi; }
+run_count() { "$mlo" runs list --json | /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)["runs"]))'; }
+
+if ! /usr/bin/python3 -c 'import sklearn, pandas' 2>/dev/null; then
+  echo "quickstart: /usr/bin/python3 lacks scikit-learn or pandas; run scripts/install-deps.sh" >&2
+  exit 2
+fi
+
+part "Part 1: versioning data ($work/versioning)"
+mkdir -p "$work/versioning"
+cd "$work/versioning"
 
 # 1. A project: mlo init creates the git repository, mlo.yaml and the .mlo/ store.
 step "$mlo" init
@@ -42,4 +59,52 @@ step wc -l data/customers.csv
 
 # 6. Everything in the store is intact.
 step "$mlo" fsck
-printf '\nquickstart finished in %s\n' "$work" >&2
+
+part "Part 2: a training pipeline, examples/churn ($work/churn)"
+mkdir -p "$work/churn"
+cd "$work/churn"
+
+# 7. A copy of the example: mlo.yaml with its prepare/train/evaluate pipeline, params.yaml and the
+#    stage code. mlo init keeps the mlo.yaml it finds and adds the git repository and the store.
+cp -R "$example/mlo.yaml" "$example/params.yaml" "$example/README.md" "$example/src" .
+step "$mlo" init
+
+# 8. The raw data: 2000 synthetic customers (a fixed seed, the same bytes everywhere), tracked
+#    and committed together with the code.
+step /usr/bin/python3 src/fetch_data.py
+step "$mlo" track data/raw.csv
+git_commit "Churn project and raw data v1"
+
+# 9. Train: every stage runs, in dependency order; the run is recorded with its params, final
+#    metrics (metrics/eval.json) and step metrics (one line per epoch from src/train.py).
+step "$mlo" train
+git_commit "Train: mlo.lock and metrics"
+check '[ "$(run_count)" = 1 ]' "the first mlo train should record one run"
+
+# 10. Nothing changed: every stage is up to date, nothing runs and no run is recorded.
+step "$mlo" train
+check '[ "$(run_count)" = 1 ]' "mlo train without changes should record no run"
+
+# 11. Another value for one param: prepare does not depend on it and is skipped; train and
+#     evaluate run. -S writes the value to params.yaml, so the change is committed like code.
+step "$mlo" train -S train.C=0.5
+git_commit "train.C = 0.5"
+check '[ "$(run_count)" = 2 ]' "mlo train -S train.C=0.5 should record a second run"
+check '"$mlo" runs show latest --json | /usr/bin/python3 -c "import json, sys; s = {x[\"name\"]: x[\"status\"] for x in json.load(sys.stdin)[\"run\"][\"stages\"]}; sys.exit(s != {\"prepare\": \"skipped\", \"train\": \"succeeded\", \"evaluate\": \"succeeded\"})"' \
+  "with train.C changed, prepare should be skipped and train and evaluate run"
+
+# 12. The runs: listed, compared side by side (changed rows starred), as an HTML page with the
+#     step-metric charts, and what changed between them.
+step "$mlo" runs list
+previous=$("$mlo" runs list --json | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"][1]["id"])')
+step "$mlo" runs compare "$previous" latest
+step "$mlo" runs compare "$previous" latest --html "$work/compare.html"
+step "$mlo" runs diff "$previous" latest
+
+# 13. Back to C=1.0: those exact inputs ran before, so train and evaluate are restored from the
+#     run cache instead of running again.
+step "$mlo" train -S train.C=1.0
+git_commit "train.C = 1.0"
+step "$mlo" fsck
+
+printf '\nquickstart finished in %s (runs compared in %s)\n' "$work" "$work/compare.html" >&2

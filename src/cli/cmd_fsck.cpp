@@ -1,4 +1,5 @@
 #include "command.hpp"
+#include "object_roots.hpp"
 
 #include <mlo/data/gc.hpp>
 
@@ -10,7 +11,10 @@ class FsckCommand : public Command {
     void define(CLI::App&) override {}
 
     Result<int> run(Context& context) override {
-        auto report = data::fsck(*context.project, context.progress_sink());
+        auto roots = object_roots(*context.project);
+        if (!roots)
+            return fail(std::move(roots).error());
+        auto report = data::fsck(*context.project, *roots, context.progress_sink());
         if (!report)
             return fail(std::move(report).error());
         int code = report->problems.empty() ? 0 : 1;

@@ -1,4 +1,5 @@
 #include "command.hpp"
+#include "object_roots.hpp"
 
 #include <mlo/data/gc.hpp>
 
@@ -12,7 +13,10 @@ class GcCommand : public Command {
     }
 
     Result<int> run(Context& context) override {
-        auto report = data::gc(*context.project, m_dry_run);
+        auto roots = object_roots(*context.project);
+        if (!roots)
+            return fail(std::move(roots).error());
+        auto report = data::gc(*context.project, *roots, m_dry_run);
         if (!report)
             return fail(std::move(report).error());
         if (context.out.json()) {

@@ -1,6 +1,7 @@
 #include "command.hpp"
 
 #include <mlo/data/status.hpp>
+#include <mlo/pipeline/trainer.hpp>
 
 namespace mlo::cli {
 namespace {
@@ -23,7 +24,23 @@ class StatusCommand : public Command {
         auto report = data::status(*context.project, relative, context.progress_sink());
         if (!report)
             return fail(std::move(report).error());
-        int code = (m_exit_code && !report->clean()) ? 1 : 0;
+        // Stale pipeline stages: what `mlo train` would run now, and why.
+        std::vector<pipeline::StageDecision> stale;
+        std::string pipeline_problem;
+        if (!context.project->config().pipeline.empty() && m_paths.empty()) {
+            pipeline::TrainOptions plan_options;
+            plan_options.dry_run = true;
+            auto plan = pipeline::train(*context.project, plan_options);
+            if (plan) {
+                for (const auto& decision : plan->decisions)
+                    if (decision.action != "skip")
+                        stale.push_back(decision);
+            } else {
+                pipeline_problem = plan.error().message;
+            }
+        }
+        bool clean = report->clean() && stale.empty() && pipeline_problem.empty();
+        int code = (m_exit_code && !clean) ? 1 : 0;
         if (context.out.json()) {
             nlohmann::json entries = nlohmann::json::array();
             for (const auto& entry : report->entries)
@@ -31,18 +48,33 @@ class StatusCommand : public Command {
                                    {"kind", entry.kind},
                                    {"state", data::to_string(entry.state)},
                                    {"details", entry.details}});
-            context.out.json_result(
-                "mlo.status/1",
-                {{"clean", report->clean()}, {"link_mode", report->link_mode}, {"data", entries}});
+            nlohmann::json stages = nlohmann::json::array();
+            for (const auto& decision : stale)
+                stages.push_back({{"stage", decision.stage}, {"reason", decision.reason}});
+            nlohmann::json doc = {{"clean", clean},
+                                  {"link_mode", report->link_mode},
+                                  {"data", entries},
+                                  {"stale_stages", stages}};
+            if (!pipeline_problem.empty())
+                doc["pipeline_error"] = pipeline_problem;
+            context.out.json_result("mlo.status/1", doc);
             return code;
         }
         context.out.detail("link mode: " + report->link_mode);
+        if (!pipeline_problem.empty())
+            context.out.warning("cannot check the pipeline: " + pipeline_problem);
+        for (const auto& decision : stale)
+            context.out.line(
+                context.out.paint(fmt::format("{:>13}: ", "stale stage"), Output::Color::yellow) +
+                decision.stage + " (" + decision.reason + ")");
         if (report->entries.empty()) {
-            context.out.line("nothing tracked");
+            if (stale.empty())
+                context.out.line("nothing tracked");
             return code;
         }
         if (report->clean()) {
-            context.out.line("data and pointers are up to date");
+            if (stale.empty())
+                context.out.line("data and pointers are up to date");
             return code;
         }
         for (const auto& entry : report->entries) {

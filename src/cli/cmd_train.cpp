@@ -1,6 +1,7 @@
 #include "command.hpp"
 
 #include <csignal>
+#include <mlo/pipeline/rerun.hpp>
 #include <mlo/pipeline/trainer.hpp>
 #include <mutex>
 
@@ -45,6 +46,12 @@ class TrainCommand : public Command {
             ->option_text("N");
         app.add_flag("-f,--force", m_options.force, "Run the selected stages even if they are up to date");
         app.add_flag("-n,--dry-run", m_options.dry_run, "Print what would run and why; run nothing");
+        app.add_option("--rerun", m_rerun,
+                       "Re-execute a recorded run from its recorded inputs, in a scratch directory")
+            ->option_text("RUN");
+        app.add_flag("--verify", m_verify,
+                     "With --rerun: report which outputs are bit-identical to the recorded ones");
+        app.add_flag("--keep", m_keep, "With --rerun: keep the scratch directory and print its path");
     }
 
     Result<int> run(Context& context) override {
@@ -63,6 +70,10 @@ class TrainCommand : public Command {
         g_interrupted = false;
         m_options.stop_requested = &g_interrupted;
         InterruptGuard guard;
+        if (!m_rerun.empty())
+            return rerun(context);
+        if (m_verify || m_keep)
+            return fail(ErrorCode::usage, "--verify and --keep go with --rerun RUN");
         auto report = pipeline::train(*context.project, m_options);
         if (!report)
             return fail(std::move(report).error());
@@ -103,7 +114,69 @@ class TrainCommand : public Command {
     }
 
   private:
+    Result<int> rerun(Context& context) {
+        if (!m_options.targets.empty() || !m_options.overrides.empty() || m_options.force ||
+            m_options.dry_run)
+            return fail(ErrorCode::usage,
+                        "--rerun re-executes a recorded run as it was: it takes no stages, -S, "
+                        "--force or --dry-run");
+        pipeline::RerunOptions options;
+        options.run = m_rerun;
+        options.keep = m_keep;
+        options.stop_requested = m_options.stop_requested;
+        options.on_output = m_options.on_output;
+        options.on_event = m_options.on_event;
+        auto report = pipeline::rerun(*context.project, options);
+        if (!report)
+            return fail(std::move(report).error());
+        const Output& out = context.out;
+        for (const auto& warning : report->warnings)
+            out.warning(warning);
+        bool differs = !report->all_identical();
+        int code = report->interrupted ? 130 : (report->failed || (m_verify && differs)) ? 1 : 0;
+        if (out.json()) {
+            nlohmann::json outs = nlohmann::json::array();
+            for (const auto& item : report->outs)
+                outs.push_back(
+                    {{"stage", item.stage},
+                     {"path", item.path},
+                     {"recorded", item.recorded.str()},
+                     {"produced", item.produced ? nlohmann::json(item.produced->str()) : nlohmann::json()},
+                     {"identical", item.identical},
+                     {"differing_files", item.differing_files}});
+            nlohmann::json doc = {{"rerun_of", report->original_run},
+                                  {"run", {{"id", report->run.id}, {"status", report->run.status}}},
+                                  {"outs", outs},
+                                  {"identical", !differs && !report->failed},
+                                  {"warnings", report->warnings}};
+            if (!report->scratch.empty())
+                doc["scratch"] = report->scratch.string();
+            out.json_result("mlo.train.rerun/1", doc);
+            return code;
+        }
+        out.line(fmt::format("re-executed {} as run {} ({})", report->original_run, report->run.id,
+                             report->run.status));
+        if (m_verify) {
+            for (const auto& item : report->outs) {
+                std::string verdict = item.identical  ? out.paint("identical", Output::Color::green)
+                                      : item.produced ? out.paint("differs", Output::Color::red)
+                                                      : out.paint("not produced", Output::Color::red);
+                out.line(fmt::format("  {:<12} {} ({})", verdict, item.path, item.stage));
+                for (const auto& file : item.differing_files)
+                    out.line("      " + file);
+            }
+            out.line(differs || report->failed ? "outputs differ from the recorded run"
+                                               : "all outputs are bit-identical to the recorded run");
+        }
+        if (!report->scratch.empty())
+            out.info("scratch directory kept: " + report->scratch.string());
+        return code;
+    }
+
     pipeline::TrainOptions m_options;
+    std::string m_rerun;
+    bool m_verify = false;
+    bool m_keep = false;
 };
 
 } // namespace

@@ -36,8 +36,20 @@ Status keep_pointer(const store::ObjectStore& objects, const PointerRef& ref,
 } // namespace
 
 Result<std::unordered_set<hash::ObjectId>> reachable_objects(core::Project& project,
+                                                             const std::vector<ExtraRoot>& extra_roots,
                                                              std::vector<std::string>* missing) {
     std::unordered_set<hash::ObjectId> keep;
+    for (const auto& root : extra_roots) {
+        if (!root.tree) {
+            keep.insert(root.id);
+            continue;
+        }
+        if (keep.count(root.id))
+            continue;
+        MLO_TRY(visit_tree_objects(
+            project.objects(), root.id, [&](const hash::ObjectId& id) { keep.insert(id); },
+            [&](const hash::ObjectId&) {}));
+    }
     auto workspace = find_workspace_pointers(project.root());
     if (!workspace)
         return fail(std::move(workspace).error());
@@ -72,11 +84,11 @@ Result<std::unordered_set<hash::ObjectId>> reachable_objects(core::Project& proj
     return keep;
 }
 
-Result<GcReport> gc(core::Project& project, bool dry_run) {
+Result<GcReport> gc(core::Project& project, const std::vector<ExtraRoot>& extra_roots, bool dry_run) {
     auto lock = project.lock_store(util::FileLock::Mode::exclusive);
     if (!lock)
         return fail(std::move(lock).error());
-    auto keep = reachable_objects(project);
+    auto keep = reachable_objects(project, extra_roots);
     if (!keep)
         return fail(std::move(keep).error());
     GcReport report;
@@ -107,7 +119,8 @@ Result<GcReport> gc(core::Project& project, bool dry_run) {
     return report;
 }
 
-Result<FsckReport> fsck(core::Project& project, util::ProgressSink* progress) {
+Result<FsckReport> fsck(core::Project& project, const std::vector<ExtraRoot>& extra_roots,
+                        util::ProgressSink* progress) {
     auto lock = project.lock_store(util::FileLock::Mode::shared);
     if (!lock)
         return fail(std::move(lock).error());
@@ -151,7 +164,7 @@ Result<FsckReport> fsck(core::Project& project, util::ProgressSink* progress) {
     }
 
     std::vector<std::string> missing;
-    auto reachable = reachable_objects(project, &missing);
+    auto reachable = reachable_objects(project, extra_roots, &missing);
     if (!reachable)
         report.problems.push_back({"malformed manifest", "", reachable.error().message});
     for (const auto& item : missing) {

@@ -10,6 +10,7 @@
 // Files are read from the object database as stored (git_blob_rawcontent): no smudge filters, no CRLF
 // conversion, so a hash of the content is the same on every platform.
 
+#include <algorithm>
 #include <exception>
 #include <git2.h>
 #include <mlo/git/repository.hpp>
@@ -394,7 +395,7 @@ Result<bool> Repository::is_dirty() const {
     return false;
 }
 
-Result<std::string> Repository::diff_against_head() const {
+Result<std::string> Repository::diff_against_head(const std::vector<std::string>& exclude) const {
     TreePtr head_tree;
     if (git_repository_head_unborn(m_impl->repo.get()) != 1) {
         auto commit = m_impl->lookup_commit("HEAD");
@@ -409,11 +410,24 @@ Result<std::string> Repository::diff_against_head() const {
     if (git_diff_tree_to_workdir_with_index(&raw, m_impl->repo.get(), head_tree.get(), nullptr) < 0)
         return fail(libgit2_error("diffing the work tree against HEAD"));
     DiffPtr diff(raw);
-    git_buf buffer = GIT_BUF_INIT;
-    if (git_diff_to_buf(&buffer, diff.get(), GIT_DIFF_FORMAT_PATCH) < 0)
-        return fail(libgit2_error("formatting the work tree diff"));
-    std::string text(buffer.ptr != nullptr ? buffer.ptr : "", buffer.size);
-    git_buf_dispose(&buffer);
+    std::string text;
+    size_t count = git_diff_num_deltas(diff.get());
+    for (size_t i = 0; i < count; ++i) {
+        const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
+        const char* path = delta->new_file.path != nullptr ? delta->new_file.path : delta->old_file.path;
+        if (path != nullptr && std::find(exclude.begin(), exclude.end(), path) != exclude.end())
+            continue;
+        git_patch* patch = nullptr;
+        if (git_patch_from_diff(&patch, diff.get(), i) < 0)
+            return fail(libgit2_error("formatting the work tree diff"));
+        git_buf buffer = GIT_BUF_INIT;
+        int rc = patch != nullptr ? git_patch_to_buf(&buffer, patch) : 0;
+        git_patch_free(patch);
+        if (rc < 0)
+            return fail(libgit2_error("formatting the work tree diff"));
+        text.append(buffer.ptr != nullptr ? buffer.ptr : "", buffer.size);
+        git_buf_dispose(&buffer);
+    }
     return text;
 }
 
@@ -440,6 +454,24 @@ Result<std::vector<std::string>> Repository::changed_files(const std::string& ol
         paths.emplace_back(delta->new_file.path != nullptr ? delta->new_file.path : delta->old_file.path);
     }
     return paths;
+}
+
+Status Repository::export_tree(const std::string& rev, const fs::path& dest) const {
+    auto commit = m_impl->lookup_commit(rev);
+    if (!commit)
+        return fail(std::move(commit).error());
+    git_checkout_options options{};
+    if (git_checkout_options_init(&options, GIT_CHECKOUT_OPTIONS_VERSION) < 0)
+        return fail(libgit2_error("preparing a checkout"));
+    // FORCE writes every file; target_directory keeps the repository's own work tree and index
+    // untouched; DONT_UPDATE_INDEX because the index belongs to that work tree.
+    options.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+    std::string target = dest.string();
+    options.target_directory = target.c_str();
+    if (git_checkout_tree(m_impl->repo.get(), reinterpret_cast<const git_object*>(commit->get()), &options) <
+        0)
+        return fail(libgit2_error("writing the files of " + rev + " to " + target));
+    return {};
 }
 
 } // namespace mlo::git

@@ -1,8 +1,8 @@
 #include <cmath>
-#include <fstream>
 #include <mlo/pipeline/metrics.hpp>
 #include <mlo/util/file_io.hpp>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <yaml-cpp/yaml.h>
 
 namespace mlo::pipeline {
@@ -69,8 +69,14 @@ Result<std::map<std::string, double>> read_metrics_file(const std::filesystem::p
 
 std::vector<runs::StepMetric> read_step_metrics(const std::filesystem::path& path, const std::string& stage,
                                                 std::vector<size_t>& bad_lines) {
+    auto text = util::read_file(path);
+    return text ? parse_step_metrics(*text, stage, bad_lines) : std::vector<runs::StepMetric>{};
+}
+
+std::vector<runs::StepMetric> parse_step_metrics(const std::string& text, const std::string& stage,
+                                                 std::vector<size_t>& bad_lines) {
     std::vector<runs::StepMetric> out;
-    std::ifstream in(path);
+    std::istringstream in(text);
     std::map<std::string, int64_t> next_step;
     std::string line;
     for (size_t number = 1; std::getline(in, line); ++number) {

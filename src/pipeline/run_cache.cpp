@@ -55,7 +55,11 @@ std::optional<RunCache::Entry> RunCache::find(const hash::ObjectId& key) const {
         auto metrics = paths_from_json(doc.at("metrics"));
         if (!outs || !metrics)
             return std::nullopt;
-        return Entry{std::move(*outs), std::move(*metrics)};
+        Entry entry{std::move(*outs), std::move(*metrics), std::nullopt};
+        if (doc.contains("step_metrics") && doc["step_metrics"].is_string())
+            if (auto id = hash::ObjectId::parse(doc["step_metrics"].get<std::string>()))
+                entry.step_metrics = *id;
+        return entry;
     } catch (const json::exception&) {
         return std::nullopt; // a damaged entry is a miss
     }
@@ -66,6 +70,8 @@ Status RunCache::save(const hash::ObjectId& key, const Entry& entry) const {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     json doc = {{"outs", paths_to_json(entry.outs)}, {"metrics", paths_to_json(entry.metrics)}};
+    if (entry.step_metrics)
+        doc["step_metrics"] = entry.step_metrics->str();
     return util::write_file_atomic(path, doc.dump());
 }
 

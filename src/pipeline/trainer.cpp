@@ -316,7 +316,13 @@ Status Trainer::run_command(StageWork& work, const StageInputs& inputs) {
             *slot = stored->id;
     }
     std::vector<size_t> bad_lines;
-    work.step_metrics = read_step_metrics(metrics_file, stage.name, bad_lines);
+    auto step_text = util::read_file(metrics_file);
+    std::optional<hash::ObjectId> step_object;
+    if (step_text && !step_text->empty()) {
+        work.step_metrics = parse_step_metrics(*step_text, stage.name, bad_lines);
+        if (auto stored = m_project.objects().put_bytes(*step_text))
+            step_object = stored->id;
+    }
     if (!bad_lines.empty())
         event(stage.name,
               fmt::format("warning: {} line(s) of MLO_METRICS were not JSON objects (first: line {})",
@@ -341,7 +347,7 @@ Status Trainer::run_command(StageWork& work, const StageInputs& inputs) {
     record.status = "succeeded";
     work.ok = true;
     work.new_lock = *locked;
-    (void)m_run_cache->save(inputs.key(), {locked->outs, locked->metrics});
+    (void)m_run_cache->save(inputs.key(), {locked->outs, locked->metrics, step_object});
     return {};
 }
 
@@ -422,6 +428,11 @@ Status Trainer::execute_stage(StageWork& work) {
                 for (const auto& out : cached->metrics)
                     if (auto values = read_metrics_file(m_project.root() / out.path))
                         work.file_metrics.insert(values->begin(), values->end());
+                if (cached->step_metrics)
+                    if (auto text = m_project.objects().read_bytes(*cached->step_metrics)) {
+                        std::vector<size_t> ignored;
+                        work.step_metrics = parse_step_metrics(*text, stage.name, ignored);
+                    }
                 for (const auto* list : {&cached->outs, &cached->metrics})
                     for (const auto& out : *list)
                         record.outs.push_back(to_path_id(out));
@@ -451,10 +462,54 @@ Result<TrainReport> Trainer::run() {
     auto selected = m_dag->select(m_options.targets);
     if (!selected)
         return fail(std::move(selected).error());
+    // Fix (e2e test_train_dag "templates"): an unknown ${key} or `params:` key is bad input, like a
+    // DAG error: report every one (exit 2) before anything runs or is written. Before, it surfaced
+    // only when the stage came up, as a FAILED run after its upstream stages had already run.
+    {
+        std::vector<std::string> problems;
+        std::string hint;
+        for (const auto& name : *selected) {
+            const auto& stage = m_dag->stage(name);
+            auto note = [&](const Error& error) {
+                problems.push_back("stage '" + name + "': " + error.message);
+                hint = error.hint.empty() ? hint : error.hint;
+            };
+            if (auto cmd = expand_template(stage.cmd, *m_params); !cmd)
+                note(cmd.error());
+            for (const auto& key : stage.params)
+                if (auto value = m_params->value(key); !value)
+                    note(value.error());
+        }
+        if (problems.size() == 1)
+            return fail(ErrorCode::input, problems[0], hint);
+        if (!problems.empty()) {
+            std::string message = "pipeline params: " + std::to_string(problems.size()) + " problems:";
+            for (const auto& problem : problems)
+                message += "\n  " + problem;
+            return fail(ErrorCode::input, message, hint);
+        }
+    }
 
     TrainReport report;
     int64_t started = now_ns();
     m_run_id = runs::new_run_id();
+    // Fix (e2e test_runs_show "dirty"): the code a run ran is the work tree as it was when the run
+    // started. Read at the end, the diff also held this run's own writes (the .gitignore entries for
+    // new outs, -S edits of params.yaml, which the run records anyway), so a run started on a clean
+    // commit was recorded dirty and `--rerun` warned about uncommitted changes.
+    runs::RunRecord git_state;
+    if (!m_options.dry_run)
+        if (auto repo = git::Repository::discover(m_project.root())) {
+            if (auto head = repo->head()) {
+                git_state.git_commit = head->commit;
+                git_state.git_branch = head->branch;
+            }
+            // mlo.lock is what this run writes, not part of the code it ran.
+            if (auto diff = repo->diff_against_head({"mlo.lock"}); diff && !diff->empty()) {
+                git_state.git_dirty = true;
+                git_state.git_diff_hash = hash::sha256_of(*diff).str();
+            }
+        }
     if (!m_options.dry_run) {
         if (!m_options.overrides.empty())
             MLO_TRY_CTX(util::write_file_atomic(m_params_path, m_params->serialize()),
@@ -589,16 +644,10 @@ Result<TrainReport> Trainer::run() {
     run.status = report.interrupted ? "KILLED" : report.failed ? "FAILED" : "FINISHED";
     run.started_ns = started;
     run.ended_ns = now_ns();
-    if (auto repo = git::Repository::discover(m_project.root())) {
-        if (auto head = repo->head()) {
-            run.git_commit = head->commit;
-            run.git_branch = head->branch;
-        }
-        if (auto diff = repo->diff_against_head(); diff && !diff->empty()) {
-            run.git_dirty = true;
-            run.git_diff_hash = hash::sha256_of(*diff).str();
-        }
-    }
+    run.git_commit = git_state.git_commit; // captured before the stages ran (see above)
+    run.git_branch = git_state.git_branch;
+    run.git_dirty = git_state.git_dirty;
+    run.git_diff_hash = git_state.git_diff_hash;
     run.params = m_params->flatten();
     run.overrides = m_options.overrides;
     if (auto stored = m_project.objects().put_bytes(m_params->serialize()))

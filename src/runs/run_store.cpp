@@ -401,8 +401,8 @@ Result<std::vector<RunSummary>> RunStore::query(const RunQuery& query) {
     return rows;
 }
 
-Result<std::vector<hash::ObjectId>> RunStore::referenced_objects() {
-    std::vector<hash::ObjectId> out;
+Result<std::vector<store::ObjectRoot>> RunStore::referenced_objects() {
+    std::vector<store::ObjectRoot> out;
     auto ids = all_ids();
     if (!ids)
         return fail(std::move(ids).error());
@@ -410,21 +410,19 @@ Result<std::vector<hash::ObjectId>> RunStore::referenced_objects() {
         auto object = read_ref(m_impl->refs_dir / id);
         if (!object)
             continue;
-        out.push_back(*object);
+        out.push_back({*object, false});
         auto run = load(id);
         if (!run)
             continue;
         if (run->params_file)
-            out.push_back(*run->params_file);
+            out.push_back({*run->params_file, false});
         for (const auto& stage : run->stages) {
-            if (stage.stdout_log)
-                out.push_back(*stage.stdout_log);
-            if (stage.stderr_log)
-                out.push_back(*stage.stderr_log);
-            for (const auto& item : stage.outs)
-                out.push_back(item.id);
-            for (const auto& item : stage.deps)
-                out.push_back(item.id);
+            for (const auto& log : {stage.stdout_log, stage.stderr_log})
+                if (log)
+                    out.push_back({*log, false});
+            for (const auto* list : {&stage.outs, &stage.deps})
+                for (const auto& item : *list)
+                    out.push_back({item.id, item.kind == "directory"});
         }
     }
     return out;

@@ -317,3 +317,41 @@ finish() {
     fi
     exit 0
 }
+
+# --- Pipelines and runs (mlo train, mlo runs) --------------------------------------------------
+
+# pipeline_project: new_project whose mlo.yaml gets the text on stdin appended (usually a
+# `pipeline:` section). Nothing more is committed; see commit_all.
+pipeline_project() {
+    new_project
+    cat >>mlo.yaml
+}
+
+# commit_all [MSG]: commits everything in the work tree that git does not ignore.
+commit_all() {
+    git add -A
+    git commit -q -m "${1:-commit}"
+}
+
+# run_count: the number of runs `mlo runs list` reports in the current project.
+run_count() {
+    "$MLO" --json runs list >"$E2E_SCRATCH/run_count.json"
+    json_get "$E2E_SCRATCH/run_count.json" runs.#
+}
+
+# run_id [RUN]: the full id of RUN (default: latest), as `mlo runs show` resolves it.
+run_id() {
+    "$MLO" --json runs show "${1:-latest}" >"$E2E_SCRATCH/run_id.json" ||
+        fail "mlo runs show ${1:-latest} failed"
+    json_get "$E2E_SCRATCH/run_id.json" run.id
+}
+
+# wait_for_file FILE [SECONDS]: waits until FILE exists and is not empty; fails the case after
+# SECONDS (default 10).
+wait_for_file() {
+    local file=$1 deadline=$((SECONDS + ${2:-10}))
+    until [[ -s $file ]]; do
+        ((SECONDS < deadline)) || fail "timed out waiting for $file"
+        sleep 0.05
+    done
+}

@@ -2,7 +2,10 @@
 # The command line's self-description stays true: for every command in the command table (read
 # from `mlo --help`), `mlo help CMD` prints what `mlo CMD --help` prints, its man page documents
 # exactly the flags its --help shows, the man page was built, and the bash completion offers the
-# commands and flags. Also: --version, a bare `mlo`, and a mistyped command.
+# commands and flags. Commands with subcommands (`mlo runs list`, read from the "Subcommands:" of
+# `mlo CMD --help`) are held to the same: each subcommand's flags are documented in a subsection
+# "## mlo CMD SUB" of the OPTIONS of man/mlo-CMD.1.scd and offered by the completion.
+# Also: --version, a bare `mlo`, and a mistyped command.
 #
 # Run by ctest with MLO, MLO_SOURCE_DIR and MLO_MAN_DIR (the build's man directory).
 source "$(dirname "$0")/lib.sh"
@@ -13,12 +16,22 @@ COMPLETION=$MLO_SOURCE_DIR/completion/mlo.bash
 
 # --- Helpers -------------------------------------------------------------------------------------
 
-# The subcommand names listed under "Subcommands:" in `mlo --help`, one a line.
-commands_from_help() {
-    "$MLO" --help | awk '
+# The subcommand names listed under "Subcommands:" in a help text on stdin, one a line.
+subcommands_in_help() {
+    awk '
         /^Subcommands:/ { on = 1; next }
         on && /^[^ ]/   { on = 0 }
         on && /^  [a-z]/ { print $1 }'
+}
+
+# The commands of `mlo --help`, one a line.
+commands_from_help() {
+    "$MLO" --help | subcommands_in_help
+}
+
+# subcommands_of CMD: the subcommands of `mlo CMD` (none for most commands), one a line.
+subcommands_of() {
+    "$MLO" "$1" --help | subcommands_in_help
 }
 
 # The flags in the "Options:" section of a help text on stdin, one a line ("-h", "--help", ...).
@@ -29,13 +42,24 @@ flags_from_help() {
         on && /^ +-/    { print $1 }' | tr ',' '\n' | grep -E '^-' | LC_ALL=C sort -u || true
 }
 
-# The flags documented as option entries in a man page source: lines of its OPTIONS section (or
-# GLOBAL OPTIONS for mlo.1) that start with a bold flag, e.g. "*-f*, *--force*" or "*--rev* _REV_".
-# Flags merely mentioned in running text are not entries.
+# flags_from_man PAGE SECTION [SUBSECTION]: the flags documented as option entries in a man page
+# source: lines of its OPTIONS section (or GLOBAL OPTIONS for mlo.1) that start with a bold flag,
+# e.g. "*-f*, *--force*" or "*--rev* _REV_". Flags merely mentioned in running text are not
+# entries. Without SUBSECTION, only the part of the section before its first "## " subsection
+# counts (the command's own options); with it, only the subsection "## SUBSECTION" (a
+# subcommand's options, e.g. "## mlo runs list").
 flags_from_man() {
-    awk -v section="$2" '
-        /^# / { on = ($0 == "# " section); next }
+    awk -v section="$2" -v subsection="${3-}" '
+        /^# /  { in_section = ($0 == "# " section); on = in_section && subsection == ""; next }
+        /^## / { on = in_section && substr($0, 4) == subsection; next }
         on && /^\*-/' "$1" | grep -oE '\*-[-A-Za-z0-9]+\*' | tr -d '*' | LC_ALL=C sort -u || true
+}
+
+# subsections_of PAGE SECTION: the "## " subsection titles inside a section, one a line.
+subsections_of() {
+    awk -v section="$2" '
+        /^# /  { in_section = ($0 == "# " section); next }
+        in_section && /^## / { print substr($0, 4) }' "$1"
 }
 
 # Lines of file A that are not in file B (both sorted).
@@ -98,6 +122,15 @@ case_help_matches_dash_dash_help() {
     expect_exit 2 mlo help no-such-command
     [[ ! -s $OUT ]] || fail "'mlo help no-such-command' printed on stdout: $(cat "$OUT")"
     expect_contains "$ERR" "mlo: error:"
+
+    local sub
+    for cmd in "${COMMANDS[@]}"; do
+        for sub in $(subcommands_of "$cmd"); do
+            echo "  mlo $cmd $sub --help prints its usage"
+            expect_exit 0 mlo "$cmd" "$sub" --help
+            expect_contains "$OUT" "Usage: mlo $cmd $sub"
+        done
+    done
 }
 
 case_man_pages_document_every_flag() {
@@ -123,6 +156,32 @@ case_man_pages_document_every_flag() {
             grep -qxF "# $section" "$page" || fail "man/mlo-$cmd.1.scd has no '# $section' section"
         done
         grep -qE "^mlo-$cmd - " "$page" || fail "man/mlo-$cmd.1.scd NAME does not start with 'mlo-$cmd - '"
+
+        # Subcommands: each has a subsection "## mlo CMD SUB" in OPTIONS documenting exactly its
+        # flags, beside the options before the first subsection, which every subcommand shares
+        # (-h, --help); and a line of its own in the SYNOPSIS.
+        local subs sub
+        subs=$(subcommands_of "$cmd")
+        for sub in $subs; do
+            echo "  flags of 'mlo $cmd $sub --help' <-> OPTIONS, '## mlo $cmd $sub' of man/mlo-$cmd.1.scd"
+            subsections_of "$page" OPTIONS | grep -qxF "mlo $cmd $sub" ||
+                fail "man/mlo-$cmd.1.scd OPTIONS has no subsection '## mlo $cmd $sub'"
+            awk '/^# /{on = ($0 == "# SYNOPSIS"); next} on' "$page" | grep -qF "*mlo $cmd $sub*" ||
+                fail "man/mlo-$cmd.1.scd SYNOPSIS does not show '*mlo $cmd $sub*'"
+            "$MLO" "$cmd" "$sub" --help | flags_from_help >help_flags
+            { flags_from_man "$page" OPTIONS; flags_from_man "$page" OPTIONS "mlo $cmd $sub"; } |
+                LC_ALL=C sort -u >man_flags
+            missing_from help_flags man_flags >undocumented
+            [[ ! -s undocumented ]] ||
+                fail "man/mlo-$cmd.1.scd OPTIONS does not document for '$cmd $sub': $(tr '\n' ' ' <undocumented)"
+            missing_from man_flags help_flags >unknown
+            [[ ! -s unknown ]] ||
+                fail "man/mlo-$cmd.1.scd OPTIONS documents for '$cmd $sub' flags 'mlo $cmd $sub --help' does not show: $(tr '\n' ' ' <unknown)"
+        done
+        while IFS= read -r sub; do
+            [[ $sub == "mlo $cmd "* ]] && grep -qxF "${sub#"mlo $cmd "}" <<<"$subs" ||
+                fail "man/mlo-$cmd.1.scd OPTIONS has a subsection '## $sub', which is not a subcommand in 'mlo $cmd --help'"
+        done < <(subsections_of "$page" OPTIONS)
     done
 
     echo "  global flags of 'mlo --help' <-> GLOBAL OPTIONS of man/mlo.1.scd"
@@ -146,8 +205,8 @@ case_man_pages_document_every_flag() {
         printf '%s\n' "${COMMANDS[@]}" | grep -qxF "$cmd" ||
             fail "man/mlo-$cmd.1.scd documents '$cmd', which is not in 'mlo --help'"
     done
-    echo "  man/mlo.1.scd documents exit codes 0 1 2 3 70, NO_COLOR, the JSON schema and error format"
-    for flag in "|  0" "|  1" "|  2" "|  3" "|  70" "NO\\_COLOR" '"mlo.*_COMMAND_*/1"' "mlo: error:" "hint:"; do
+    echo "  man/mlo.1.scd documents exit codes 0 1 2 3 70 130, NO_COLOR, the JSON schema and error format"
+    for flag in "|  0" "|  1" "|  2" "|  3" "|  70" "|  130" "NO\\_COLOR" '"mlo.*_COMMAND_*/1"' "mlo: error:" "hint:"; do
         grep -qF -- "$flag" "$MAN_SOURCES/mlo.1.scd" || fail "man/mlo.1.scd does not mention '$flag'"
     done
 }
@@ -216,11 +275,20 @@ case_bash_completion() {
     expect_offers "mlo --json -C . st" status
     expect_offers "mlo help tr" track
 
-    local cmd flag
+    local cmd flag sub subs
     for cmd in "${COMMANDS[@]}"; do
         echo "  'mlo $cmd -' offers every flag of 'mlo $cmd --help'"
         mapfile -t flags < <("$MLO" "$cmd" --help | flags_from_help)
         expect_offers "mlo $cmd -" "${flags[@]}"
+        subs=$(subcommands_of "$cmd")
+        [[ -n $subs ]] || continue
+        echo "  'mlo $cmd ' offers exactly its subcommands; 'mlo $cmd SUB -' every flag of SUB"
+        expect_eq "$(complete_line "mlo $cmd ")" "$(LC_ALL=C sort -u <<<"$subs")" "subcommands offered for 'mlo $cmd '"
+        for sub in $subs; do
+            mapfile -t flags < <("$MLO" "$cmd" "$sub" --help | flags_from_help)
+            expect_offers "mlo $cmd $sub -" "${flags[@]}"
+            expect_offers "mlo --json $cmd $sub -" "${flags[@]}"
+        done
     done
     echo "  global flags are offered before the command"
     mapfile -t flags < <("$MLO" --help | flags_from_help)
@@ -236,6 +304,30 @@ case_bash_completion() {
     expect_offers "mlo diff main " experiment
     expect_offers "mlo track fi" file.csv
     expect_offers "mlo status " file.csv
+
+    echo "  values: stage names from mlo.yaml's pipeline, run ids"
+    cat >mlo.yaml <<'YAML'
+project: completion
+pipeline:
+  prepare:
+    cmd: echo prepare
+    outs: [data/prepared]
+  train-model:   # a comment
+    cmd: echo train
+    deps: [data/prepared]
+models:
+  churn:
+    path: model.pkl
+YAML
+    mkdir -p .mlo/refs/runs sub
+    : >.mlo/refs/runs/20261127-041530-a3f9
+    : >.mlo/refs/runs/20261128-090000-0001
+    expect_eq "$(complete_line "mlo train ")" "$(printf '%s\n' prepare train-model)" "stages offered for 'mlo train '"
+    expect_eq "$(cd sub && complete_line "mlo train -j 2 tr")" "train-model" "stages offered in a subdirectory"
+    expect_offers "mlo train --rerun " latest 20261127-041530-a3f9 20261128-090000-0001
+    expect_offers "mlo runs show 20261127" 20261127-041530-a3f9
+    expect_offers "mlo runs diff latest " 20261128-090000-0001
+    expect_eq "$(complete_line "mlo runs diff latest 20261127-041530-a3f9 ")" "" "a third run for 'mlo runs diff'"
 }
 
 run_case "mlo help CMD prints what mlo CMD --help prints" case_help_matches_dash_dash_help

@@ -8,11 +8,15 @@
 
 namespace mlo::data {
 
+// Objects that runs (and later the registry) refer to; see store::ObjectRoot.
+using ExtraRoot = store::ObjectRoot;
+
 // Every object that must be kept: everything the workspace pointers refer to, and everything the
 // pointers of every commit reachable from any branch, tag or HEAD refer to, with all manifests
 // expanded. Later layers (runs, registry, deployments) add their roots here.
 // `missing` collects referenced objects that are not in the store (for fsck).
 Result<std::unordered_set<hash::ObjectId>> reachable_objects(core::Project& project,
+                                                             const std::vector<ExtraRoot>& extra_roots,
                                                              std::vector<std::string>* missing = nullptr);
 
 struct GcReport {
@@ -26,7 +30,7 @@ struct GcReport {
 
 // Removes every object that is not reachable, and stray temp files. Holds the store's exclusive
 // lock, so it waits for running commands and blocks new ones until done.
-Result<GcReport> gc(core::Project& project, bool dry_run);
+Result<GcReport> gc(core::Project& project, const std::vector<ExtraRoot>& extra_roots, bool dry_run);
 
 struct FsckProblem {
     std::string kind;   // "corrupt", "missing", "malformed manifest", "stray file"
@@ -42,6 +46,7 @@ struct FsckReport {
 
 // Re-hashes every object (in parallel), checks every manifest parses, and checks that everything
 // the workspace and git history refer to is present. Changes nothing.
-Result<FsckReport> fsck(core::Project& project, util::ProgressSink* progress);
+Result<FsckReport> fsck(core::Project& project, const std::vector<ExtraRoot>& extra_roots,
+                        util::ProgressSink* progress);
 
 } // namespace mlo::data

@@ -65,7 +65,12 @@ class Repository {
 
     // The patch text of uncommitted changes to tracked files (index and work tree against HEAD),
     // "" when clean. Runs record its hash so that two runs from the same dirty state match.
-    Result<std::string> diff_against_head() const;
+    // Paths in `exclude` (work-tree relative) are left out.
+    Result<std::string> diff_against_head(const std::vector<std::string>& exclude = {}) const;
+
+    // Writes the files of commit `rev` into `dest` (an empty directory), as a checkout would,
+    // without touching this repository's work tree, index or HEAD.
+    Status export_tree(const std::string& rev, const fs::path& dest) const;
 
     // Paths (work-tree relative) that differ between the trees of two commits.
     Result<std::vector<std::string>> changed_files(const std::string& old_commit,

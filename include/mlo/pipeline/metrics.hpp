@@ -20,5 +20,8 @@ Result<std::map<std::string, double>> read_metrics_file(const std::filesystem::p
 // objects are skipped and counted in `bad_lines` (line numbers, 1-based) so the caller can warn.
 std::vector<runs::StepMetric> read_step_metrics(const std::filesystem::path& path, const std::string& stage,
                                                 std::vector<size_t>& bad_lines);
+// The same, from the text itself (step metrics kept in the run cache).
+std::vector<runs::StepMetric> parse_step_metrics(const std::string& text, const std::string& stage,
+                                                 std::vector<size_t>& bad_lines);
 
 } // namespace mlo::pipeline

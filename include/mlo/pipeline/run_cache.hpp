@@ -35,6 +35,7 @@ class RunCache {
     struct Entry {
         std::vector<LockedPath> outs;
         std::vector<LockedPath> metrics;
+        std::optional<hash::ObjectId> step_metrics; // the MLO_METRICS lines the execution wrote
     };
     std::optional<Entry> find(const hash::ObjectId& key) const;
     Status save(const hash::ObjectId& key, const Entry& entry) const;

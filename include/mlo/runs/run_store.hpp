@@ -51,8 +51,9 @@ class RunStore {
 
     // Ids of all runs (from the refs), sorted.
     Result<std::vector<std::string>> all_ids() const;
-    // Object ids every run refers to (records, logs, params files, outs) for gc.
-    Result<std::vector<hash::ObjectId>> referenced_objects();
+    // Objects every run refers to (records, logs, params files, step metrics, deps and outs) for gc
+    // and fsck; directory outs are marked as trees to expand.
+    Result<std::vector<store::ObjectRoot>> referenced_objects();
 
   private:
     struct Impl;

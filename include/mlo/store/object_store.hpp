@@ -13,6 +13,13 @@ namespace mlo::store {
 namespace fs = std::filesystem;
 using hash::ObjectId;
 
+// An object something outside the workspace and git refers to (a run record, a log, a run's outs, a
+// registered model): gc keeps it, and everything below it when it is a directory manifest (`tree`).
+struct ObjectRoot {
+    ObjectId id;
+    bool tree = false;
+};
+
 struct StoredObject {
     ObjectId id;
     uint64_t size = 0;
