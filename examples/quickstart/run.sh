@@ -18,8 +18,12 @@ step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain" >&2; "$@"; }
 part() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$plain" >&2; }
 git_commit() { git add -A && git -c user.name="mlo quickstart" -c user.email=quickstart@example.com commit -qm "$1"; }
 # The script doubles as a smoke test: it stops when mlo did not do what the comments say.
-check() { if ! eval "$1"; then printf 'quickstart: check failed: %s\n' "$2" >&2; exit 1; fi; }
+expect() { if [ "$1" != "$2" ]; then printf 'quickstart: %s: expected "%s", got "%s"\n' "$3" "$2" "$1" >&2; exit 1; fi; }
 run_count() { "$mlo" runs list --json | /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)["runs"]))'; }
+latest_stages() {  # "prepare=skipped train=succeeded ..." for the newest run
+  "$mlo" runs show latest --json | /usr/bin/python3 -c \
+    'import json, sys; print(" ".join(s["name"] + "=" + s["status"] for s in json.load(sys.stdin)["run"]["stages"]))'
+}
 
 if ! /usr/bin/python3 -c 'import sklearn, pandas' 2>/dev/null; then
   echo "quickstart: /usr/bin/python3 lacks scikit-learn or pandas; run scripts/install-deps.sh" >&2
@@ -79,19 +83,19 @@ git_commit "Churn project and raw data v1"
 #    metrics (metrics/eval.json) and step metrics (one line per epoch from src/train.py).
 step "$mlo" train
 git_commit "Train: mlo.lock and metrics"
-check '[ "$(run_count)" = 1 ]' "the first mlo train should record one run"
+expect "$(run_count)" 1 "runs after the first mlo train"
+expect "$(latest_stages)" "prepare=succeeded train=succeeded evaluate=succeeded" "stages of the first run"
 
 # 10. Nothing changed: every stage is up to date, nothing runs and no run is recorded.
 step "$mlo" train
-check '[ "$(run_count)" = 1 ]' "mlo train without changes should record no run"
+expect "$(run_count)" 1 "runs after mlo train without changes"
 
 # 11. Another value for one param: prepare does not depend on it and is skipped; train and
 #     evaluate run. -S writes the value to params.yaml, so the change is committed like code.
 step "$mlo" train -S train.C=0.5
 git_commit "train.C = 0.5"
-check '[ "$(run_count)" = 2 ]' "mlo train -S train.C=0.5 should record a second run"
-check '"$mlo" runs show latest --json | /usr/bin/python3 -c "import json, sys; s = {x[\"name\"]: x[\"status\"] for x in json.load(sys.stdin)[\"run\"][\"stages\"]}; sys.exit(s != {\"prepare\": \"skipped\", \"train\": \"succeeded\", \"evaluate\": \"succeeded\"})"' \
-  "with train.C changed, prepare should be skipped and train and evaluate run"
+expect "$(run_count)" 2 "runs after mlo train -S train.C=0.5"
+expect "$(latest_stages)" "prepare=skipped train=succeeded evaluate=succeeded" "stages of the train.C=0.5 run"
 
 # 12. The runs: listed, compared side by side (changed rows starred), as an HTML page with the
 #     step-metric charts, and what changed between them.
@@ -105,6 +109,7 @@ step "$mlo" runs diff "$previous" latest
 #     run cache instead of running again.
 step "$mlo" train -S train.C=1.0
 git_commit "train.C = 1.0"
+expect "$(latest_stages)" "prepare=skipped train=restored evaluate=restored" "stages of the train.C=1.0 run"
 step "$mlo" fsck
 
 printf '\nquickstart finished in %s (runs compared in %s)\n' "$work" "$work/compare.html" >&2

@@ -5,27 +5,32 @@
 namespace mlo::cli {
 
 // Defined in main.cpp's setup: the help text of a command, exactly what `mlo COMMAND --help` prints.
-std::string help_text_for(const std::string& command);
+std::string help_text_for(const std::vector<std::string>& command);
 
 namespace {
 
 class HelpCommand : public Command {
   public:
     void define(CLI::App& app) override {
-        app.add_option("command", m_command, "The command to explain")->option_text("COMMAND");
+        app.add_option("command", m_command, "The command (and subcommand) to explain")
+            ->option_text("COMMAND [SUBCOMMAND]");
     }
 
     Result<int> run(Context& context) override {
         (void)context;
         auto text = help_text_for(m_command);
-        if (text.empty())
-            return fail(ErrorCode::usage, "no help for '" + m_command + "': not an mlo command");
+        if (text.empty()) {
+            std::string joined;
+            for (const auto& word : m_command)
+                joined += (joined.empty() ? "" : " ") + word;
+            return fail(ErrorCode::usage, "no help for '" + joined + "': not an mlo command");
+        }
         std::fputs(text.c_str(), stdout);
         return 0;
     }
 
   private:
-    std::string m_command;
+    std::vector<std::string> m_command;
 };
 
 } // namespace

@@ -58,20 +58,25 @@ void print_table(const Output& out, const std::vector<std::vector<std::string>>&
     }
 }
 
+// Fix (e2e test_runs_list "--columns"): a key may hold spaces ("metrics.f1 score"), so each item
+// is trimmed instead of losing every space, and a key quoted as in filters (metrics.`f1 score`,
+// metrics."f1 score") is unquoted. Before, such a column always came out empty.
 std::vector<std::string> split_commas(const std::string& text) {
     std::vector<std::string> out;
-    std::string item;
-    for (char c : text) {
-        if (c == ',') {
-            if (!item.empty())
-                out.push_back(item);
-            item.clear();
-        } else if (c != ' ') {
-            item += c;
-        }
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t end = std::min(text.find(',', start), text.size());
+        std::string item = text.substr(start, end - start);
+        start = end + 1;
+        item.erase(0, std::min(item.find_first_not_of(' '), item.size()));
+        item.erase(item.find_last_not_of(' ') + 1);
+        size_t dot = item.find('.');
+        if (dot != std::string::npos && item.size() >= dot + 3 &&
+            (item[dot + 1] == '`' || item[dot + 1] == '"') && item.back() == item[dot + 1])
+            item = item.substr(0, dot + 1) + item.substr(dot + 2, item.size() - dot - 3);
+        if (!item.empty())
+            out.push_back(item);
     }
-    if (!item.empty())
-        out.push_back(item);
     return out;
 }
 
@@ -104,7 +109,15 @@ class RunsCommand : public Command {
             ->option_text("EXPR");
         m_list->add_option("--sort", m_sort, "Sort key and direction, e.g. \"metrics.acc desc\"")
             ->option_text("KEY");
-        m_list->add_option("--limit", m_limit, "Show at most N runs")->option_text("N");
+        // Fix (e2e test_runs_list "bad filters"): digits only, so that `--limit -1` is a usage
+        // error; CLI11 wrapped it around into the size_t and no run was listed.
+        m_list->add_option("--limit", m_limit, "Show at most N runs")
+            ->check([](const std::string& text) {
+                return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos
+                           ? std::string()
+                           : "expected a whole number, 0 or more";
+            })
+            ->option_text("N");
         m_list->add_option("--columns", m_columns, "Comma-separated params.X / metrics.Y columns")
             ->option_text("COLS");
         m_list->add_flag("--csv", m_csv, "Print CSV");

@@ -40,7 +40,10 @@ class TrainCommand : public Command {
     void define(CLI::App& app) override {
         app.add_option("stages", m_options.targets, "Stages to run (with the stages they need); default all")
             ->option_text("STAGE...");
+        // Fix (e2e test_train_skip "-S"): one value per -S (repeat -S for more), so that in
+        // `mlo train -S lr=0.3 train` the stage is not taken for a second override.
         app.add_option("-S,--set", m_options.overrides, "Override a parameter (written to the params file)")
+            ->allow_extra_args(false)
             ->option_text("KEY=VALUE");
         app.add_option("-j,--jobs", m_options.jobs, "Stages to run at once (default: one per core)")
             ->option_text("N");

@@ -84,6 +84,41 @@ int run(int argc, char** argv) {
         }
     }
 
+    // A mistyped subcommand of a command that has them ("mlo runs lst") gets "did you mean" too.
+    if (const char* word = find_command_word(argc, argv)) {
+        for (auto* sub : subapps) {
+            auto nested = sub->get_subcommands([](CLI::App*) { return true; });
+            if (sub->get_name() != word || nested.empty())
+                continue;
+            std::vector<std::string> names;
+            for (auto* child : nested)
+                names.push_back(child->get_name());
+            int i = 1;
+            while (i < argc && std::string_view(argv[i]) != word)
+                ++i;
+            const char* next = nullptr;
+            for (++i; i < argc; ++i) {
+                std::string_view arg = argv[i];
+                if (arg == "-C" || arg == "--color") {
+                    ++i;
+                    continue;
+                }
+                if (!arg.empty() && arg[0] != '-') {
+                    next = argv[i];
+                    break;
+                }
+            }
+            if (next != nullptr && std::find(names.begin(), names.end(), next) == names.end()) {
+                Output out(global);
+                out.error(Error{ErrorCode::usage,
+                                fmt::format("'{}' is not a subcommand of 'mlo {}'{}", next, word,
+                                            util::did_you_mean(next, names)),
+                                fmt::format("see 'mlo {} --help'", word)});
+                return exit_code_for(ErrorCode::usage);
+            }
+        }
+    }
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -161,15 +196,26 @@ int run(int argc, char** argv) {
 
 } // namespace
 
-std::string help_text_for(const std::string& command) {
+std::string help_text_for(const std::vector<std::string>& command) {
     if (g_app == nullptr)
         return {};
-    if (command.empty())
-        return g_app->help();
-    for (auto* sub : g_app->get_subcommands([](CLI::App*) { return true; }))
-        if (sub->get_name() == command)
-            return sub->help(g_app->get_name());
-    return {};
+    CLI::App* app = g_app;
+    std::string prefix = g_app->get_name();
+    for (const auto& word : command) {
+        CLI::App* found = nullptr;
+        for (auto* sub : app->get_subcommands([](CLI::App*) { return true; }))
+            if (sub->get_name() == word)
+                found = sub;
+        if (found == nullptr)
+            return {};
+        if (app != g_app)
+            prefix += " " + app->get_name();
+        app = found;
+    }
+    // App::help() on the top level would describe the parsed subcommand (help itself).
+    return app == g_app
+               ? g_app->get_formatter()->make_help(g_app, g_app->get_name(), CLI::AppFormatMode::Normal)
+               : app->help(prefix);
 }
 
 } // namespace mlo::cli

@@ -35,12 +35,12 @@ Result<ObjectId> ObjectId::parse(std::string_view text) {
 
 std::string ObjectId::hex() const {
     static constexpr char k_digits[] = "0123456789abcdef";
-    std::string out(2 * k_size, '0');
+    char out[2 * k_size];
     for (size_t i = 0; i < k_size; ++i) {
         out[2 * i] = k_digits[m_bytes[i] >> 4];
         out[2 * i + 1] = k_digits[m_bytes[i] & 0xf];
     }
-    return out;
+    return std::string(out, sizeof out);
 }
 
 bool ObjectId::is_zero() const {

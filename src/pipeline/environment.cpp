@@ -1,8 +1,11 @@
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mlo/core/version.hpp>
 #include <mlo/pipeline/environment.hpp>
+#include <set>
+#include <sstream>
 #include <sys/utsname.h>
 #include <thread>
 
@@ -70,11 +73,23 @@ nlohmann::json capture_environment(const std::vector<std::string>& commands) {
             gpus.push_back(first_line_with((entry.path() / "information").string(), "Model"));
     env["gpus"] = gpus;
     nlohmann::json tools = {{"mlo", k_version}};
-    bool uses_python = false;
-    for (const auto& command : commands)
-        uses_python = uses_python || command.find("python") != std::string::npos;
-    if (uses_python)
-        tools["python3"] = version_of("python3 --version 2>&1");
+    // The interpreters the commands name ("python3", "/usr/bin/python3", "python3.11"): each is asked
+    // its version. Only plain path-like words are run, never anything with shell syntax.
+    std::set<std::string> interpreters;
+    for (const auto& command : commands) {
+        std::istringstream words(command);
+        for (std::string word; words >> word;) {
+            std::string base = word.substr(word.rfind('/') == std::string::npos ? 0 : word.rfind('/') + 1);
+            bool plain = std::all_of(word.begin(), word.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' ||
+                       c == '-';
+            });
+            if (plain && base.rfind("python", 0) == 0 && base.find(".py") == std::string::npos)
+                interpreters.insert(word);
+        }
+    }
+    for (const auto& interpreter : interpreters)
+        tools[interpreter] = version_of((interpreter + " --version 2>&1").c_str());
     env["tools"] = tools;
     return env;
 }

@@ -226,7 +226,39 @@ Result<uint64_t> copy_simple(int in, int out, hash::Sha256& hasher, const fs::pa
 } // namespace
 
 ObjectStore::ObjectStore(fs::path mlo_dir)
-    : m_mlo_dir(std::move(mlo_dir)), m_objects_dir(m_mlo_dir / "objects" / "sha256") {}
+    : m_mlo_dir(std::move(mlo_dir)), m_objects_dir(m_mlo_dir / "objects" / "sha256") {
+    for (auto& fd : m_prefix_fds)
+        fd.store(-2); // not opened yet
+}
+
+ObjectStore::ObjectStore(ObjectStore&& other) noexcept
+    : m_mlo_dir(std::move(other.m_mlo_dir)), m_objects_dir(std::move(other.m_objects_dir)) {
+    for (size_t i = 0; i < m_prefix_fds.size(); ++i)
+        m_prefix_fds[i].store(other.m_prefix_fds[i].exchange(-2));
+}
+
+ObjectStore::~ObjectStore() {
+    for (auto& fd : m_prefix_fds)
+        if (int value = fd.load(); value >= 0)
+            ::close(value);
+}
+
+int ObjectStore::prefix_dir(uint8_t prefix) const {
+    int fd = m_prefix_fds[prefix].load();
+    if (fd >= 0)
+        return fd;
+    static constexpr char k_digits[] = "0123456789abcdef";
+    char name[3] = {k_digits[prefix >> 4], k_digits[prefix & 0xf], 0};
+    int opened = ::open((m_objects_dir / name).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (opened < 0)
+        return -1; // absent now; may be created later, so not remembered
+    int expected = fd;
+    if (!m_prefix_fds[prefix].compare_exchange_strong(expected, opened)) {
+        ::close(opened); // another thread won
+        return expected;
+    }
+    return opened;
+}
 
 Status ObjectStore::create() const {
     std::error_code ec;
@@ -245,8 +277,12 @@ fs::path ObjectStore::path_of(const ObjectId& id) const {
 }
 
 bool ObjectStore::contains(const ObjectId& id) const {
+    int dir = prefix_dir(id.bytes()[0]);
+    if (dir < 0)
+        return false;
+    std::string rest = id.hex().substr(2);
     struct stat st;
-    return ::stat(path_of(id).c_str(), &st) == 0;
+    return ::fstatat(dir, rest.c_str(), &st, 0) == 0;
 }
 
 Result<StoredObject> ObjectStore::put_file(const fs::path& source) const {

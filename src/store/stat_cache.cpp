@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <mlo/store/stat_cache.hpp>
+#include <mlo/util/sqlite_db.hpp>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -23,6 +24,10 @@ Result<FileStat> stat_file(const fs::path& path) {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0)
         return fail(system_error("cannot stat " + path.string(), errno));
+    return file_stat_from(st);
+}
+
+FileStat file_stat_from(const struct stat& st) {
     FileStat out;
     out.device = st.st_dev;
     out.inode = st.st_ino;
@@ -47,43 +52,16 @@ struct StatCache::Db {
     ~Db() { sqlite3_close(handle); }
 };
 
-static Result<sqlite3*> open_db(const fs::path& path) {
-    sqlite3* handle = nullptr;
-    if (sqlite3_open(path.c_str(), &handle) != SQLITE_OK) {
-        std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
-        sqlite3_close(handle);
-        return fail(ErrorCode::internal, "cannot open the stat cache " + path.string() + ": " + message);
-    }
-    sqlite3_busy_timeout(handle, 10'000); // two mlo processes: the second waits its turn
-    const char* schema = "PRAGMA journal_mode=WAL;"
-                         "PRAGMA synchronous=NORMAL;"
-                         "CREATE TABLE IF NOT EXISTS stat_cache ("
-                         " path TEXT PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER,"
-                         " mtime_ns INTEGER, ctime_ns INTEGER, executable INTEGER, id BLOB,"
-                         " recorded_ns INTEGER) WITHOUT ROWID;";
-    char* error = nullptr;
-    if (sqlite3_exec(handle, schema, nullptr, nullptr, &error) != SQLITE_OK) {
-        std::string message = error ? error : "unknown error";
-        sqlite3_free(error);
-        sqlite3_close(handle);
-        return fail(ErrorCode::internal, "cannot set up the stat cache " + path.string() + ": " + message);
-    }
-    return handle;
-}
-
 Result<std::unique_ptr<StatCache>> StatCache::open(const fs::path& db_path) {
-    std::error_code ec;
-    fs::create_directories(db_path.parent_path(), ec);
-    auto handle = open_db(db_path);
-    if (!handle) {
-        // The cache is only an optimisation: a damaged one is thrown away, not reported.
-        fs::remove(db_path, ec);
-        fs::remove(fs::path(db_path.string() + "-wal"), ec);
-        fs::remove(fs::path(db_path.string() + "-shm"), ec);
-        handle = open_db(db_path);
-        if (!handle)
-            return fail(std::move(handle).error());
-    }
+    static const std::string k_schema = "PRAGMA journal_mode=WAL;"
+                                        "PRAGMA synchronous=NORMAL;"
+                                        "CREATE TABLE IF NOT EXISTS stat_cache ("
+                                        " path TEXT PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER,"
+                                        " mtime_ns INTEGER, ctime_ns INTEGER, executable INTEGER, id BLOB,"
+                                        " recorded_ns INTEGER) WITHOUT ROWID;";
+    auto handle = util::open_derived_database(db_path, k_schema, "the stat cache");
+    if (!handle)
+        return fail(std::move(handle).error());
     auto db = std::make_unique<Db>();
     db->handle = *handle;
     db->path = db_path;

@@ -75,20 +75,80 @@ Status TreeManifest::normalize() {
     return {};
 }
 
-std::string TreeManifest::canonical() const {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& entry : entries) {
-        nlohmann::json item = {{"exec", entry.executable},
-                               {"id", entry.id.str()},
-                               {"kind", to_string(entry.kind)},
-                               {"name", entry.name},
-                               {"size", entry.size}};
-        if (entry.kind == EntryKind::symlink)
-            item["target"] = entry.target;
-        list.push_back(std::move(item));
+namespace {
+// Appends `text` as a JSON string exactly as nlohmann::json::dump() writes it (UTF-8 kept as is,
+// control characters escaped), so hand-written manifests keep the bytes — and so the ids — of the
+// canonical form. A unit test compares the two on awkward names.
+void append_json_string(std::string& out, const std::string& text) {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    out += '"';
+    for (char c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (byte < 0x20) {
+                out += "\\u00";
+                out += k_hex[byte >> 4];
+                out += k_hex[byte & 0xf];
+            } else {
+                out += c;
+            }
+        }
     }
-    nlohmann::json doc = {{"entries", std::move(list)}, {"schema", "mlo.tree/1"}};
-    return doc.dump();
+    out += '"';
+}
+} // namespace
+
+// Written by hand rather than through nlohmann::json: a no-op `mlo status` of a large tree rebuilds
+// every manifest, and building JSON objects for each entry dominated its run time.
+std::string TreeManifest::canonical() const {
+    std::string out;
+    out.reserve(32 + entries.size() * 140);
+    out += "{\"entries\":[";
+    bool first = true;
+    for (const auto& entry : entries) {
+        if (!first)
+            out += ',';
+        first = false;
+        out += "{\"exec\":";
+        out += entry.executable ? "true" : "false";
+        out += ",\"id\":\"";
+        out += entry.id.str();
+        out += "\",\"kind\":\"";
+        out += to_string(entry.kind);
+        out += "\",\"name\":";
+        append_json_string(out, entry.name);
+        out += ",\"size\":";
+        out += std::to_string(entry.size);
+        if (entry.kind == EntryKind::symlink) {
+            out += ",\"target\":";
+            append_json_string(out, entry.target);
+        }
+        out += '}';
+    }
+    out += "],\"schema\":\"mlo.tree/1\"}";
+    return out;
 }
 
 Result<TreeManifest> TreeManifest::parse(std::string_view bytes) {

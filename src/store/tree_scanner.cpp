@@ -46,31 +46,33 @@ std::string join(const std::string& dir, const std::string& name) {
 
 Status walk(WalkState& state, size_t node_index) {
     std::string rel = state.dirs[node_index].rel;
-    fs::path abs = rel.empty() ? state.root_abs : state.root_abs / rel;
+    std::string abs = rel.empty() ? state.root_abs.string() : (state.root_abs / rel).string();
     DIR* dir = ::opendir(abs.c_str());
     if (dir == nullptr)
-        return fail(system_error("cannot read directory " + abs.string(), errno));
+        return fail(system_error("cannot read directory " + abs, errno));
+    // Entries are stat'ed relative to the open directory: one name lookup each instead of the whole
+    // path, which matters when a no-op status stats every file of a large tree.
+    struct DirCloser {
+        DIR* dir;
+        ~DirCloser() { ::closedir(dir); }
+    } closer{dir};
     std::vector<std::string> names;
     while (dirent* entry = ::readdir(dir)) {
-        std::string name = entry->d_name;
+        std::string_view name = entry->d_name;
         if (name == "." || name == "..")
             continue;
-        names.push_back(std::move(name));
+        names.emplace_back(name);
     }
-    ::closedir(dir);
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {
         std::string child_rel = join(rel, name);
         if (!is_safe_component(name)) {
-            state.errors.push_back("unusable file name (not valid UTF-8): " +
-                                   (state.root_abs / child_rel).string());
+            state.errors.push_back("unusable file name (not valid UTF-8): " + abs + "/" + name);
             continue;
         }
-        auto st = stat_file(state.root_abs / child_rel);
-        if (!st)
-            return fail(std::move(st).error());
         struct stat raw;
-        ::lstat((state.root_abs / child_rel).c_str(), &raw);
+        if (::fstatat(::dirfd(dir), name.c_str(), &raw, AT_SYMLINK_NOFOLLOW) != 0)
+            return fail(system_error("cannot stat " + abs + "/" + name, errno));
         if (S_ISDIR(raw.st_mode)) {
             DirNode child;
             child.rel = child_rel;
@@ -79,17 +81,17 @@ Status walk(WalkState& state, size_t node_index) {
             state.dirs[node_index].subdirs.push_back(child_index);
             MLO_TRY(walk(state, child_index));
         } else if (S_ISREG(raw.st_mode) || S_ISLNK(raw.st_mode)) {
+            FileStat st = file_stat_from(raw);
             ScannedFile file;
-            file.path = child_rel;
+            file.path = std::move(child_rel);
             file.kind = S_ISLNK(raw.st_mode) ? EntryKind::symlink : EntryKind::file;
-            file.executable = S_ISREG(raw.st_mode) && st->executable;
-            file.size = S_ISREG(raw.st_mode) ? st->size : 0;
+            file.executable = S_ISREG(raw.st_mode) && st.executable;
+            file.size = S_ISREG(raw.st_mode) ? st.size : 0;
             state.files.push_back(std::move(file));
-            state.stats.push_back(*st);
+            state.stats.push_back(st);
             state.dirs[node_index].files.push_back(state.files.size() - 1);
         } else {
-            state.errors.push_back("cannot track special file (socket, FIFO or device): " +
-                                   (state.root_abs / child_rel).string());
+            state.errors.push_back("cannot track special file (socket, FIFO or device): " + abs + "/" + name);
         }
     }
     return {};

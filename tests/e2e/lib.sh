@@ -174,7 +174,8 @@ expect_file_eq() {
 # json_get FILE PATH: prints the value at a dotted PATH of the JSON document in FILE, e.g.
 # `json_get "$OUT" tracked.0.hash`. Strings print raw; other values as JSON (true, 3, null,
 # [...]). A final segment '#' prints the length of a list or object: `json_get "$OUT" data.#`.
-# A missing key fails the case.
+# A key holding dots is found too: `json_get "$OUT" run.params.train.lr` reads the key "train.lr"
+# of run.params when run.params has no key "train". A missing key fails the case.
 json_get() {
     python3 -c '
 import json, sys
@@ -184,7 +185,10 @@ except ValueError as e:
     sys.exit("json_get: %s is not JSON (%s)" % (sys.argv[1], e))
 path = sys.argv[2]
 value = doc
-for part in (path.split(".") if path else []):
+parts = path.split(".") if path else []
+i = 0
+while i < len(parts):
+    part = parts[i]
     if part == "#":
         value = len(value)
     elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
@@ -192,7 +196,16 @@ for part in (path.split(".") if path else []):
     elif isinstance(value, dict) and part in value:
         value = value[part]
     else:
-        sys.exit("json_get: no %r in %s at %s" % (part, sys.argv[1], path))
+        # A key that itself holds dots ("train.lr" in run.params): the shortest run of segments
+        # that names a key.
+        for j in range(i + 2, len(parts) + 1):
+            if isinstance(value, dict) and ".".join(parts[i:j]) in value:
+                value = value[".".join(parts[i:j])]
+                i = j - 1
+                break
+        else:
+            sys.exit("json_get: no %r in %s at %s" % (part, sys.argv[1], path))
+    i += 1
 print(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
 ' "$1" "$2" || fail "json_get $2 failed on $1: $(head -c 2000 "$1")"
 }

@@ -268,8 +268,9 @@ case_bash_completion() {
     git tag v1.0
     git branch experiment
 
-    echo "  'mlo tr' completes to 'track'; 'mlo ' offers exactly the commands of 'mlo --help'"
-    expect_eq "$(complete_line "mlo tr")" "track" "completing 'mlo tr'"
+    echo "  'mlo tr' offers track and train, 'mlo trac' track; 'mlo ' exactly the commands of 'mlo --help'"
+    expect_eq "$(complete_line "mlo tr")" "$(printf '%s\n' track train)" "completing 'mlo tr'"
+    expect_eq "$(complete_line "mlo trac")" "track" "completing 'mlo trac'"
     expect_eq "$(complete_line "mlo ")" "$(printf '%s\n' "${COMMANDS[@]}" | LC_ALL=C sort -u)" \
         "commands offered for 'mlo '"
     expect_offers "mlo --json -C . st" status

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <mlo/hash/sha256.hpp>
 #include <mlo/store/tree_manifest.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace mlo::store;
 
@@ -77,4 +78,35 @@ TEST_CASE("a hand-made manifest naming ../ is refused when parsed", "[manifest]"
     CHECK_FALSE(parsed);
     CHECK_FALSE(TreeManifest::parse("not json"));
     CHECK_FALSE(TreeManifest::parse(R"({"entries":[],"schema":"other"})"));
+}
+
+TEST_CASE("the hand-written canonical form equals nlohmann's serialisation", "[manifest]") {
+    // The canonical bytes were first produced with nlohmann::json::dump(); ids must not change.
+    std::vector<std::string> names = {"plain.csv", "quote\"d",     "back\\slash",
+                                      "tab\there", "new\nline",    std::string("ctl\x01\x1f", 5),
+                                      "del\x7f",   "ünïcødé 名前", "cr\rlf"};
+    TreeManifest manifest;
+    for (const auto& name : names)
+        manifest.entries.push_back(file_entry(name, name));
+    TreeEntry link;
+    link.name = "link";
+    link.kind = EntryKind::symlink;
+    link.target = "../a \"b\"\n";
+    link.id = mlo::hash::sha256_of(link.target);
+    manifest.entries.push_back(link);
+    REQUIRE(manifest.normalize());
+
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& entry : manifest.entries) {
+        nlohmann::json item = {{"exec", entry.executable},
+                               {"id", entry.id.str()},
+                               {"kind", to_string(entry.kind)},
+                               {"name", entry.name},
+                               {"size", entry.size}};
+        if (entry.kind == EntryKind::symlink)
+            item["target"] = entry.target;
+        list.push_back(item);
+    }
+    nlohmann::json doc = {{"entries", list}, {"schema", "mlo.tree/1"}};
+    CHECK(manifest.canonical() == doc.dump());
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -36,6 +38,10 @@ struct StoredObject {
 class ObjectStore {
   public:
     explicit ObjectStore(fs::path mlo_dir);
+    ~ObjectStore();
+    ObjectStore(ObjectStore&& other) noexcept;
+    ObjectStore& operator=(ObjectStore&&) = delete;
+    ObjectStore(const ObjectStore&) = delete;
 
     // Creates the directory layout (idempotent).
     Status create() const;
@@ -69,8 +75,13 @@ class ObjectStore {
     fs::path tmp_dir() const { return m_mlo_dir / "tmp"; }
 
   private:
+    // An open descriptor of `objects/sha256/<prefix>` (opened on first use, -1 if absent), so that
+    // contains() looks up one name instead of resolving the whole path: status checks every file.
+    int prefix_dir(uint8_t prefix) const;
+
     fs::path m_mlo_dir;
     fs::path m_objects_dir;
+    mutable std::array<std::atomic<int>, 256> m_prefix_fds;
 };
 
 } // namespace mlo::store

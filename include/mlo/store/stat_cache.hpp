@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <sys/stat.h>
 #include <unordered_map>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct FileStat {
 
 // lstat() as a FileStat; errors name the path.
 Result<FileStat> stat_file(const fs::path& path);
+// The FileStat of a `struct stat` already obtained (the scanner lstat()s each entry once).
+FileStat file_stat_from(const struct stat& st);
 
 // Remembers the id of every file mlo hashed, keyed by its project-relative path, so that a file
 // whose stat data is unchanged is never hashed again. Stored in SQLite at `.mlo/cache/stat.db`;
