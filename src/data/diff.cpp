@@ -82,8 +82,18 @@ Result<DiffReport> diff(core::Project& project, const std::optional<std::string>
     auto repo = git::Repository::discover(project.root());
     if (!repo)
         return fail(std::move(repo).error());
+    // Manifests are read from the store while gc could be deleting: hold the shared lock.
+    auto lock = project.lock_store(util::FileLock::Mode::shared);
+    if (!lock)
+        return fail(std::move(lock).error());
     DiffReport report;
-    auto old_side = revision_side(project, *repo, old_rev.value_or("HEAD"), report.old_side);
+    // Before the first commit, the default old side is empty: everything tracked is "added".
+    auto head = repo->head();
+    bool unborn = !old_rev && head && head->unborn;
+    Result<Side> old_side = unborn ? Result<Side>(Side{})
+                                   : revision_side(project, *repo, old_rev.value_or("HEAD"), report.old_side);
+    if (unborn)
+        report.old_side = "(no commits)";
     if (!old_side)
         return fail(std::move(old_side).error());
     Result<Side> new_side =
