@@ -53,6 +53,7 @@ class StatusCommand : public Command {
                 stages.push_back({{"stage", decision.stage}, {"reason", decision.reason}});
             nlohmann::json doc = {{"clean", clean},
                                   {"link_mode", report->link_mode},
+                                  {"effective_link_mode", report->effective_link_mode},
                                   {"data", entries},
                                   {"stale_stages", stages}};
             if (!pipeline_problem.empty())
@@ -60,7 +61,7 @@ class StatusCommand : public Command {
             context.out.json_result("mlo.status/1", doc);
             return code;
         }
-        context.out.detail("link mode: " + report->link_mode);
+        context.out.detail("link mode: " + report->effective_link_mode);
         if (!pipeline_problem.empty())
             context.out.warning("cannot check the pipeline: " + pipeline_problem);
         for (const auto& decision : stale)

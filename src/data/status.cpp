@@ -1,6 +1,7 @@
 #include <mlo/data/pointers.hpp>
 #include <mlo/data/status.hpp>
 #include <mlo/data/tree_reader.hpp>
+#include <mlo/store/linker.hpp>
 #include <mlo/store/tree_scanner.hpp>
 
 namespace mlo::data {
@@ -72,6 +73,8 @@ Result<StatusReport> status(core::Project& project, const std::vector<std::strin
 
     StatusReport report;
     report.link_mode = to_string(project.config().link);
+    report.effective_link_mode =
+        store::describe_link_mode(project.config().link, project.objects().tmp_dir());
     for (const auto& ref : *selected) {
         StatusEntry entry;
         entry.path = ref.data_path;

@@ -24,6 +24,17 @@ Status rename_into_place(const fs::path& temp, const fs::path& dest) {
 }
 } // namespace
 
+std::string describe_link_mode(LinkMode mode, const fs::path& dir) {
+    if (mode != LinkMode::auto_)
+        return to_string(mode);
+    UniqueFd source(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    UniqueFd target(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!source || !target)
+        return "auto";
+    bool reflinks = ::write(source.get(), "x", 1) == 1 && ::ioctl(target.get(), FICLONE, source.get()) == 0;
+    return reflinks ? "auto (reflink)" : "auto (copy: this filesystem has no reflinks)";
+}
+
 std::string Linker::effective_mode() const {
     if (m_mode == LinkMode::auto_)
         return m_reflink_works == 1 ? "auto (reflink)" : m_reflink_works == 0 ? "auto (copy)" : "auto";

@@ -25,7 +25,8 @@ struct StatusEntry {
 
 struct StatusReport {
     std::vector<StatusEntry> entries; // every tracked path, sorted
-    std::string link_mode;
+    std::string link_mode;            // as configured
+    std::string effective_link_mode;  // what it means here, e.g. "auto (copy: ...no reflinks)"
     bool clean() const;
 };
 

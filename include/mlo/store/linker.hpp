@@ -8,6 +8,10 @@
 
 namespace mlo::store {
 
+// What `mode` means on the filesystem holding `dir`: "auto (reflink)" or "auto (copy)" for auto,
+// found by trying to reflink a scratch file there; other modes are reported as they are.
+std::string describe_link_mode(LinkMode mode, const fs::path& dir);
+
 // Places objects in the workspace according to a link mode. Every placement is atomic (a temp
 // name beside the destination, then rename), and the bytes are verified against the id on the
 // way: a corrupt object is refused (ErrorCode::failure) and the destination is left untouched.
