@@ -10,10 +10,81 @@
 // Files are read from the object database as stored (git_blob_rawcontent): no smudge filters, no CRLF
 // conversion, so a hash of the content is the same on every platform.
 
+#include "libgit2_api.hpp"
+
 #include <algorithm>
 #include <exception>
 #include <git2.h>
 #include <mlo/git/repository.hpp>
+
+// Every libgit2 call below goes through the table loaded by load_libgit2() (see libgit2_api.hpp).
+// clang-format off
+#define git_blob_free (::mlo::git::detail::libgit2().git_blob_free)
+#define git_blob_lookup (::mlo::git::detail::libgit2().git_blob_lookup)
+#define git_blob_rawcontent (::mlo::git::detail::libgit2().git_blob_rawcontent)
+#define git_blob_rawsize (::mlo::git::detail::libgit2().git_blob_rawsize)
+#define git_buf_dispose (::mlo::git::detail::libgit2().git_buf_dispose)
+#define git_checkout_options_init (::mlo::git::detail::libgit2().git_checkout_options_init)
+#define git_checkout_tree (::mlo::git::detail::libgit2().git_checkout_tree)
+#define git_commit_free (::mlo::git::detail::libgit2().git_commit_free)
+#define git_commit_id (::mlo::git::detail::libgit2().git_commit_id)
+#define git_commit_tree (::mlo::git::detail::libgit2().git_commit_tree)
+#define git_diff_free (::mlo::git::detail::libgit2().git_diff_free)
+#define git_diff_get_delta (::mlo::git::detail::libgit2().git_diff_get_delta)
+#define git_diff_num_deltas (::mlo::git::detail::libgit2().git_diff_num_deltas)
+#define git_diff_tree_to_tree (::mlo::git::detail::libgit2().git_diff_tree_to_tree)
+#define git_diff_tree_to_workdir_with_index (::mlo::git::detail::libgit2().git_diff_tree_to_workdir_with_index)
+#define git_error_clear (::mlo::git::detail::libgit2().git_error_clear)
+#define git_error_last (::mlo::git::detail::libgit2().git_error_last)
+#define git_libgit2_init (::mlo::git::detail::libgit2().git_libgit2_init)
+#define git_object_free (::mlo::git::detail::libgit2().git_object_free)
+#define git_object_id (::mlo::git::detail::libgit2().git_object_id)
+#define git_object_lookup (::mlo::git::detail::libgit2().git_object_lookup)
+#define git_object_peel (::mlo::git::detail::libgit2().git_object_peel)
+#define git_oid_tostr (::mlo::git::detail::libgit2().git_oid_tostr)
+#define git_patch_free (::mlo::git::detail::libgit2().git_patch_free)
+#define git_patch_from_diff (::mlo::git::detail::libgit2().git_patch_from_diff)
+#define git_patch_to_buf (::mlo::git::detail::libgit2().git_patch_to_buf)
+#define git_reference_free (::mlo::git::detail::libgit2().git_reference_free)
+#define git_reference_iterator_free (::mlo::git::detail::libgit2().git_reference_iterator_free)
+#define git_reference_iterator_new (::mlo::git::detail::libgit2().git_reference_iterator_new)
+#define git_reference_lookup (::mlo::git::detail::libgit2().git_reference_lookup)
+#define git_reference_name (::mlo::git::detail::libgit2().git_reference_name)
+#define git_reference_next (::mlo::git::detail::libgit2().git_reference_next)
+#define git_reference_resolve (::mlo::git::detail::libgit2().git_reference_resolve)
+#define git_reference_shorthand (::mlo::git::detail::libgit2().git_reference_shorthand)
+#define git_reference_symbolic_target (::mlo::git::detail::libgit2().git_reference_symbolic_target)
+#define git_reference_target (::mlo::git::detail::libgit2().git_reference_target)
+#define git_repository_discover (::mlo::git::detail::libgit2().git_repository_discover)
+#define git_repository_free (::mlo::git::detail::libgit2().git_repository_free)
+#define git_repository_head (::mlo::git::detail::libgit2().git_repository_head)
+#define git_repository_head_detached (::mlo::git::detail::libgit2().git_repository_head_detached)
+#define git_repository_head_unborn (::mlo::git::detail::libgit2().git_repository_head_unborn)
+#define git_repository_init_ext (::mlo::git::detail::libgit2().git_repository_init_ext)
+#define git_repository_init_options_init (::mlo::git::detail::libgit2().git_repository_init_options_init)
+#define git_repository_is_bare (::mlo::git::detail::libgit2().git_repository_is_bare)
+#define git_repository_open (::mlo::git::detail::libgit2().git_repository_open)
+#define git_repository_workdir (::mlo::git::detail::libgit2().git_repository_workdir)
+#define git_revparse_single (::mlo::git::detail::libgit2().git_revparse_single)
+#define git_revwalk_free (::mlo::git::detail::libgit2().git_revwalk_free)
+#define git_revwalk_new (::mlo::git::detail::libgit2().git_revwalk_new)
+#define git_revwalk_next (::mlo::git::detail::libgit2().git_revwalk_next)
+#define git_revwalk_push (::mlo::git::detail::libgit2().git_revwalk_push)
+#define git_revwalk_push_head (::mlo::git::detail::libgit2().git_revwalk_push_head)
+#define git_status_byindex (::mlo::git::detail::libgit2().git_status_byindex)
+#define git_status_list_entrycount (::mlo::git::detail::libgit2().git_status_list_entrycount)
+#define git_status_list_free (::mlo::git::detail::libgit2().git_status_list_free)
+#define git_status_list_new (::mlo::git::detail::libgit2().git_status_list_new)
+#define git_status_options_init (::mlo::git::detail::libgit2().git_status_options_init)
+#define git_tree_entry_bypath (::mlo::git::detail::libgit2().git_tree_entry_bypath)
+#define git_tree_entry_filemode (::mlo::git::detail::libgit2().git_tree_entry_filemode)
+#define git_tree_entry_free (::mlo::git::detail::libgit2().git_tree_entry_free)
+#define git_tree_entry_id (::mlo::git::detail::libgit2().git_tree_entry_id)
+#define git_tree_entry_name (::mlo::git::detail::libgit2().git_tree_entry_name)
+#define git_tree_free (::mlo::git::detail::libgit2().git_tree_free)
+#define git_tree_walk (::mlo::git::detail::libgit2().git_tree_walk)
+// clang-format on
+
 #include <mutex>
 #include <string_view>
 #include <utility>
@@ -22,28 +93,32 @@ namespace mlo::git {
 
 namespace {
 
-template <auto Free> struct Deleter {
-    template <typename T> void operator()(T* object) const noexcept { Free(object); }
+// Frees a libgit2 object with its own *_free function (called through the loaded table).
+struct Deleter {
+    void operator()(git_repository* object) const noexcept { git_repository_free(object); }
+    void operator()(git_reference* object) const noexcept { git_reference_free(object); }
+    void operator()(git_reference_iterator* object) const noexcept { git_reference_iterator_free(object); }
+    void operator()(git_object* object) const noexcept { git_object_free(object); }
+    void operator()(git_commit* object) const noexcept { git_commit_free(object); }
+    void operator()(git_tree* object) const noexcept { git_tree_free(object); }
+    void operator()(git_tree_entry* object) const noexcept { git_tree_entry_free(object); }
+    void operator()(git_blob* object) const noexcept { git_blob_free(object); }
+    void operator()(git_revwalk* object) const noexcept { git_revwalk_free(object); }
+    void operator()(git_status_list* object) const noexcept { git_status_list_free(object); }
+    void operator()(git_diff* object) const noexcept { git_diff_free(object); }
 };
 
-using RepositoryPtr = std::unique_ptr<git_repository, Deleter<git_repository_free>>;
-using ReferencePtr = std::unique_ptr<git_reference, Deleter<git_reference_free>>;
-using ReferenceIteratorPtr = std::unique_ptr<git_reference_iterator, Deleter<git_reference_iterator_free>>;
-using ObjectPtr = std::unique_ptr<git_object, Deleter<git_object_free>>;
-using CommitPtr = std::unique_ptr<git_commit, Deleter<git_commit_free>>;
-using TreePtr = std::unique_ptr<git_tree, Deleter<git_tree_free>>;
-using TreeEntryPtr = std::unique_ptr<git_tree_entry, Deleter<git_tree_entry_free>>;
-using BlobPtr = std::unique_ptr<git_blob, Deleter<git_blob_free>>;
-using RevwalkPtr = std::unique_ptr<git_revwalk, Deleter<git_revwalk_free>>;
-using StatusListPtr = std::unique_ptr<git_status_list, Deleter<git_status_list_free>>;
-using DiffPtr = std::unique_ptr<git_diff, Deleter<git_diff_free>>;
-
-// libgit2 must be initialised before any other call; shutting it down would race with other
-// Repository objects still alive at exit, and the OS reclaims everything anyway.
-void ensure_libgit2() {
-    static std::once_flag once;
-    std::call_once(once, [] { git_libgit2_init(); });
-}
+using RepositoryPtr = std::unique_ptr<git_repository, Deleter>;
+using ReferencePtr = std::unique_ptr<git_reference, Deleter>;
+using ReferenceIteratorPtr = std::unique_ptr<git_reference_iterator, Deleter>;
+using ObjectPtr = std::unique_ptr<git_object, Deleter>;
+using CommitPtr = std::unique_ptr<git_commit, Deleter>;
+using TreePtr = std::unique_ptr<git_tree, Deleter>;
+using TreeEntryPtr = std::unique_ptr<git_tree_entry, Deleter>;
+using BlobPtr = std::unique_ptr<git_blob, Deleter>;
+using RevwalkPtr = std::unique_ptr<git_revwalk, Deleter>;
+using StatusListPtr = std::unique_ptr<git_status_list, Deleter>;
+using DiffPtr = std::unique_ptr<git_diff, Deleter>;
 
 // libgit2's message for the call that just failed, prefixed with what we were doing.
 Error libgit2_error(const std::string& what, ErrorCode code = ErrorCode::internal) {
@@ -126,7 +201,7 @@ Repository& Repository::operator=(Repository&&) noexcept = default;
 Repository::~Repository() = default;
 
 Result<Repository> Repository::discover(const fs::path& path) {
-    ensure_libgit2();
+    MLO_TRY(detail::load_libgit2());
     git_buf found = GIT_BUF_INIT;
     int rc = git_repository_discover(&found, path.c_str(), 0, nullptr);
     if (rc < 0) {
@@ -152,7 +227,7 @@ Result<Repository> Repository::discover(const fs::path& path) {
 }
 
 Result<Repository> Repository::init(const fs::path& work_tree) {
-    ensure_libgit2();
+    MLO_TRY(detail::load_libgit2());
     // The *_options_init functions instead of the INIT macros: the macros leave fields to implicit
     // zeroing, which clang's -Wmissing-field-initializers reports.
     git_repository_init_options options{};

@@ -116,12 +116,16 @@ case_bad_revisions() {
     expect_exit 2 mlo diff no-such-rev
     expect_contains "$ERR" "no-such-rev"
     expect_exit 2 mlo diff v1 v2 v3
-    # A repository without commits: HEAD does not exist yet; the error says so.
+    # A repository without commits: the default old side is empty, so tracked data is "added";
+    # naming HEAD explicitly is still an error that says why.
     new_repo
     "$MLO" -q init >/dev/null
     echo x >f
     "$MLO" -q track f >/dev/null
-    expect_exit 2 mlo diff
+    expect_exit 0 mlo diff --json
+    expect_json "$OUT" changes.0.change added
+    expect_json "$OUT" changes.0.path f
+    expect_exit 2 mlo diff HEAD
     expect_contains "$ERR" "HEAD"
     expect_contains "$ERR" "no commits yet"
 }
