@@ -415,7 +415,7 @@ bench_noop() {
     section "(b) no-op on $SMALL_FILES unchanged files"
     REPO=$WORK/git-small ITEM=small LABEL=noop-git-setup
     new_copy
-    (cd "$REPO" && git init -q && git add -A && git commit -q -m data) >>"$(prep_log)" 2>&1 ||
+    (cd "$REPO" && git init -q && git config gc.auto 0 && git add -A && git commit -q -m data && git gc -q) >>"$(prep_log)" 2>&1 ||
         die "committing the small files into git failed" "$(prep_log)"
     timed noop-git-warmup "$REPO" git status --porcelain
     best_of $NOOP_REPS noop-git "$REPO" prep_nothing git status --porcelain
