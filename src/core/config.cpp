@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <mlo/core/config.hpp>
 #include <mlo/util/did_you_mean.hpp>
+#include <mlo/util/problems.hpp>
 #include <optional>
 #include <set>
 #include <unistd.h>
@@ -90,23 +91,6 @@ std::string path_problem(std::string_view path) {
 
 const char* const k_path_hint = "paths are relative to the directory holding mlo.yaml and stay inside it";
 
-int line_of(const YAML::Node& node) {
-    return node.Mark().is_null() ? 0 : node.Mark().line + 1;
-}
-
-std::string describe(const YAML::Node& node) {
-    switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-        return "'" + node.Scalar() + "'";
-    case YAML::NodeType::Sequence:
-        return "a list";
-    case YAML::NodeType::Map:
-        return "a map";
-    default:
-        return "empty";
-    }
-}
-
 struct Entry {
     std::string key;
     YAML::Node key_node;
@@ -118,11 +102,7 @@ struct Located {
     int line = 0;
 };
 
-struct Problem {
-    int line = 0; // 0 when the problem has no place in the file (a missing key of the whole file)
-    std::string text;
-    std::string hint;
-};
+using util::Problem;
 
 class Validator {
   public:
@@ -139,8 +119,8 @@ class Validator {
     // A null value ("key:" with nothing after it) has the mark of the next token, so such problems
     // are reported on the key's line.
     static int value_line(const Entry& entry) {
-        return entry.value.IsNull() || entry.value.Mark().is_null() ? line_of(entry.key_node)
-                                                                    : line_of(entry.value);
+        return entry.value.IsNull() || entry.value.Mark().is_null() ? util::yaml_line(entry.key_node)
+                                                                    : util::yaml_line(entry.value);
     }
 
     std::vector<Entry> entries(const YAML::Node& map, const std::string& where);
@@ -179,12 +159,13 @@ std::vector<Entry> Validator::entries(const YAML::Node& map, const std::string& 
     std::string prefix = where.empty() ? "" : where + ": ";
     for (const auto& item : map) {
         if (!item.first.IsScalar()) {
-            report(line_of(item.first), prefix + "keys must be plain strings, not " + describe(item.first));
+            report(util::yaml_line(item.first),
+                   prefix + "keys must be plain strings, not " + util::yaml_describe(item.first));
             continue;
         }
         const std::string& key = item.first.Scalar();
         if (!seen.insert(key).second) {
-            report(line_of(item.first), concat(prefix, "duplicate key '", key, "'"));
+            report(util::yaml_line(item.first), concat(prefix, "duplicate key '", key, "'"));
             continue;
         }
         out.push_back(Entry{key, item.first, item.second});
@@ -206,7 +187,7 @@ std::vector<Entry> Validator::known_entries(const YAML::Node& map, const std::st
             suggestion.empty()
                 ? (where.empty() ? "top-level keys: " : "keys of " + where + ": ") + join(allowed)
                 : std::string();
-        report(line_of(entry.key_node),
+        report(util::yaml_line(entry.key_node),
                concat(where, where.empty() ? "" : ": ", "unknown key '", entry.key, "'", suggestion),
                std::move(hint));
     }
@@ -219,14 +200,15 @@ bool Validator::expect_map(const Entry& entry, const std::string& where, bool nu
     if (entry.value.IsMap())
         return true;
     if (!(null_ok && entry.value.IsNull()))
-        report(value_line(entry), where + ": must be a map, not " + describe(entry.value));
+        report(value_line(entry), where + ": must be a map, not " + util::yaml_describe(entry.value));
     return false;
 }
 
 std::optional<std::string> Validator::string_value(const Entry& entry, const std::string& where) {
     if (entry.value.IsScalar() && !entry.value.Scalar().empty())
         return entry.value.Scalar();
-    report(value_line(entry), where + ": must be a non-empty string, not " + describe(entry.value));
+    report(value_line(entry),
+           where + ": must be a non-empty string, not " + util::yaml_describe(entry.value));
     return std::nullopt;
 }
 
@@ -234,7 +216,7 @@ std::optional<bool> Validator::bool_value(const Entry& entry, const std::string&
     bool value = false;
     if (entry.value.IsScalar() && YAML::convert<bool>::decode(entry.value, value))
         return value;
-    report(value_line(entry), where + ": must be true or false, not " + describe(entry.value));
+    report(value_line(entry), where + ": must be true or false, not " + util::yaml_describe(entry.value));
     return std::nullopt;
 }
 
@@ -244,17 +226,19 @@ std::vector<Located> Validator::string_list(const Entry& entry, const std::strin
     if (entry.value.IsNull())
         return out;
     if (!entry.value.IsSequence()) {
-        report(value_line(entry), where + ": must be a list of strings, not " + describe(entry.value),
+        report(value_line(entry),
+               where + ": must be a list of strings, not " + util::yaml_describe(entry.value),
                "write a list as [a, b] or as lines starting with '- '");
         return out;
     }
     for (const auto& item : entry.value) {
         if (item.IsMap() && !map_entry_message.empty())
-            report(line_of(item), concat(where, ": ", map_entry_message));
+            report(util::yaml_line(item), concat(where, ": ", map_entry_message));
         else if (!item.IsScalar() || item.Scalar().empty())
-            report(line_of(item), concat(where, ": entries must be non-empty strings, not ", describe(item)));
+            report(util::yaml_line(item),
+                   concat(where, ": entries must be non-empty strings, not ", util::yaml_describe(item)));
         else
-            out.push_back(Located{item.Scalar(), line_of(item)});
+            out.push_back(Located{item.Scalar(), util::yaml_line(item)});
     }
     return out;
 }
@@ -279,8 +263,8 @@ void Validator::validate(const YAML::Node& root) {
         return;
     }
     if (!root.IsMap()) {
-        report(line_of(root),
-               "the top level must be a map of keys such as `project: <name>`, not " + describe(root));
+        report(util::yaml_line(root), "the top level must be a map of keys such as `project: <name>`, not " +
+                                          util::yaml_describe(root));
         return;
     }
     bool has_project = false;
@@ -374,7 +358,7 @@ void Validator::remote(const Entry& entry) {
     std::string where = "remotes." + entry.key;
     // Remote names appear on the command line (-r NAME) and in directory names under .mlo/.
     if (!valid_name(entry.key, "._-")) {
-        report(line_of(entry.key_node), "remotes: '" + entry.key + "' is not a valid remote name",
+        report(util::yaml_line(entry.key_node), "remotes: '" + entry.key + "' is not a valid remote name",
                "use letters, digits, '.', '_' and '-', starting with a letter or digit");
         return;
     }
@@ -391,7 +375,7 @@ void Validator::remote(const Entry& entry) {
                 remote_config.jobs = jobs;
             else
                 report(value_line(item),
-                       item_where + ": must be a positive integer, not " + describe(item.value));
+                       item_where + ": must be a positive integer, not " + util::yaml_describe(item.value));
             continue;
         }
         auto value = string_value(item, item_where);
@@ -409,7 +393,7 @@ void Validator::remote(const Entry& entry) {
             remote_config.profile = *value;
     }
     if (!has_url)
-        report(line_of(entry.key_node), where + ": missing required key 'url'",
+        report(util::yaml_line(entry.key_node), where + ": missing required key 'url'",
                "a remote is a directory (url: /mnt/share/mlo) or a bucket (url: s3://bucket/prefix)");
     // Kept even when incomplete, so that default_remote still resolves and reports nothing extra.
     m_config.remotes[entry.key] = std::move(remote_config);
@@ -426,7 +410,7 @@ void Validator::stage(const Entry& entry) {
     std::string where = "pipeline." + entry.key;
     // Stage names become file names of logs and keys of mlo.lock, and `train STAGE` arguments.
     if (!valid_name(entry.key, "_-")) {
-        report(line_of(entry.key_node), "pipeline: '" + entry.key + "' is not a valid stage name",
+        report(util::yaml_line(entry.key_node), "pipeline: '" + entry.key + "' is not a valid stage name",
                "use letters, digits, '_' and '-', starting with a letter or digit");
         return;
     }
@@ -468,7 +452,7 @@ void Validator::stage(const Entry& entry) {
         }
     }
     if (!has_cmd)
-        report(line_of(entry.key_node), where + ": missing required key 'cmd'",
+        report(util::yaml_line(entry.key_node), where + ": missing required key 'cmd'",
                "a stage needs the command that produces its outs, e.g. `cmd: python3 src/train.py`");
     m_config.pipeline.push_back(std::move(stage_config));
 }
@@ -483,7 +467,7 @@ void Validator::models(const Entry& entry) {
 void Validator::model(const Entry& entry) {
     std::string where = "models." + entry.key;
     if (!valid_gto_name(entry.key)) {
-        report(line_of(entry.key_node), "models: '" + entry.key + "' is not a valid model name",
+        report(util::yaml_line(entry.key_node), "models: '" + entry.key + "' is not a valid model name",
                "use letters, digits, '-', '_' and '/', starting and ending with a letter or digit");
         return;
     }
@@ -517,7 +501,7 @@ void Validator::model(const Entry& entry) {
         }
     }
     if (!has_path)
-        report(line_of(entry.key_node), where + ": missing required key 'path'",
+        report(util::yaml_line(entry.key_node), where + ": missing required key 'path'",
                "the model's file or directory, e.g. `path: models/model.pkl`");
     m_config.models[entry.key] = std::move(model_config);
 }
@@ -530,15 +514,15 @@ void Validator::signature(const Entry& entry, const std::string& where) {
             continue;
         if (!list.value.IsSequence()) {
             report(value_line(list),
-                   list_where + ": must be a list of {name, type}, not " + describe(list.value));
+                   list_where + ": must be a list of {name, type}, not " + util::yaml_describe(list.value));
             continue;
         }
         std::set<std::string> names;
         for (const auto& field : list.value) {
             if (!field.IsMap()) {
-                report(line_of(field), list_where +
-                                           ": entries must be maps like {name: x, type: double}, not " +
-                                           describe(field));
+                report(util::yaml_line(field),
+                       list_where + ": entries must be maps like {name: x, type: double}, not " +
+                           util::yaml_describe(field));
                 continue;
             }
             bool has_name = false;
@@ -561,9 +545,9 @@ void Validator::signature(const Entry& entry, const std::string& where) {
                 }
             }
             if (!has_name)
-                report(line_of(field), list_where + ": an entry is missing required key 'name'");
+                report(util::yaml_line(field), list_where + ": an entry is missing required key 'name'");
             if (!has_type)
-                report(line_of(field), list_where + ": an entry is missing required key 'type'");
+                report(util::yaml_line(field), list_where + ": an entry is missing required key 'type'");
         }
     }
 }
@@ -603,31 +587,6 @@ YAML::Node Validator::keyed_section(const Entry& entry, const Names& allowed) {
     return entry.value;
 }
 
-std::string with_line(int line, const std::string& text) {
-    return line > 0 ? "line " + std::to_string(line) + ": " + text : text;
-}
-
-Error to_error(std::vector<Problem>& problems, const std::string& source) {
-    std::stable_sort(problems.begin(), problems.end(),
-                     [](const Problem& a, const Problem& b) { return a.line < b.line; });
-    Error error{ErrorCode::input, source + ": ", {}};
-    if (problems.size() == 1) {
-        error.message += with_line(problems[0].line, problems[0].text);
-    } else {
-        error.message += std::to_string(problems.size()) + " problems:";
-        for (const auto& problem : problems)
-            error.message += "\n  " + with_line(problem.line, problem.text);
-    }
-    // Each distinct hint once, in the order of the problems they help with.
-    std::vector<std::string> hints;
-    for (const auto& problem : problems)
-        if (!problem.hint.empty() && std::find(hints.begin(), hints.end(), problem.hint) == hints.end())
-            hints.push_back(problem.hint);
-    for (const auto& hint : hints)
-        error.hint += (error.hint.empty() ? "" : "\n") + hint;
-    return error;
-}
-
 } // namespace
 
 Result<Config> parse_config(const std::string& text, const std::string& source) {
@@ -646,7 +605,7 @@ Result<Config> parse_config(const std::string& text, const std::string& source) 
         Validator validator(config);
         validator.validate(root);
         if (!validator.problems().empty())
-            return fail(to_error(validator.problems(), source));
+            return fail(util::problems_error(validator.problems(), source));
         return config;
     } catch (const YAML::Exception& e) {
         // The validator checks types before converting, so this is a bug, but still the file's.

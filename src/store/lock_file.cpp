@@ -17,6 +17,7 @@
 #include <mlo/store/tree_manifest.hpp>
 #include <mlo/util/did_you_mean.hpp>
 #include <mlo/util/file_io.hpp>
+#include <mlo/util/problems.hpp>
 #include <optional>
 #include <set>
 #include <yaml-cpp/yaml.h>
@@ -61,35 +62,17 @@ void emit_paths(YAML::Emitter& out, const char* key, const std::vector<LockedPat
     out << YAML::EndSeq;
 }
 
-int line_of(const YAML::Node& node) {
-    return node.Mark().is_null() ? 0 : node.Mark().line + 1;
-}
-
-std::string describe(const YAML::Node& node) {
-    switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-        return "'" + node.Scalar() + "'";
-    case YAML::NodeType::Sequence:
-        return "a list";
-    case YAML::NodeType::Map:
-        return "a map";
-    default:
-        return "empty";
-    }
-}
-
 struct Entry {
     std::string key;
     YAML::Node key_node;
     YAML::Node value;
     // A null value ("key:" with nothing after it) has the mark of the next token.
-    int line() const { return value.IsNull() || value.Mark().is_null() ? line_of(key_node) : line_of(value); }
+    int line() const {
+        return value.IsNull() || value.Mark().is_null() ? util::yaml_line(key_node) : util::yaml_line(value);
+    }
 };
 
-struct Problem {
-    int line = 0;
-    std::string text;
-};
+using util::Problem;
 
 class Reader {
   public:
@@ -97,7 +80,7 @@ class Reader {
     std::vector<Problem>& problems() { return m_problems; }
 
   private:
-    void report(int line, std::string text) { m_problems.push_back(Problem{line, std::move(text)}); }
+    void report(int line, std::string text) { m_problems.push_back(Problem{line, std::move(text), {}}); }
     std::vector<Entry> entries(const YAML::Node& map, const std::string& where,
                                const std::vector<std::string>* allowed);
     std::optional<std::string> string_value(const Entry& entry, const std::string& where, bool empty_ok);
@@ -118,17 +101,17 @@ std::vector<Entry> Reader::entries(const YAML::Node& map, const std::string& whe
     std::string prefix = where.empty() ? "" : where + ": ";
     for (const auto& item : map) {
         if (!item.first.IsScalar() || item.first.Scalar().empty()) {
-            report(line_of(item.first),
-                   prefix + "keys must be non-empty strings, not " + describe(item.first));
+            report(util::yaml_line(item.first),
+                   prefix + "keys must be non-empty strings, not " + util::yaml_describe(item.first));
             continue;
         }
         const std::string& key = item.first.Scalar();
         if (!seen.insert(key).second) {
-            report(line_of(item.first), concat(prefix, "duplicate key '", key, "'"));
+            report(util::yaml_line(item.first), concat(prefix, "duplicate key '", key, "'"));
             continue;
         }
         if (allowed && std::find(allowed->begin(), allowed->end(), key) == allowed->end()) {
-            report(line_of(item.first),
+            report(util::yaml_line(item.first),
                    concat(prefix, "unknown key '", key, "'", util::did_you_mean(key, *allowed)));
             continue;
         }
@@ -140,8 +123,8 @@ std::vector<Entry> Reader::entries(const YAML::Node& map, const std::string& whe
 std::optional<std::string> Reader::string_value(const Entry& entry, const std::string& where, bool empty_ok) {
     if (entry.value.IsScalar() && (empty_ok || !entry.value.Scalar().empty()))
         return entry.value.Scalar();
-    report(entry.line(),
-           where + ": must be a " + (empty_ok ? "" : "non-empty ") + "string, not " + describe(entry.value));
+    report(entry.line(), where + ": must be a " + (empty_ok ? "" : "non-empty ") + "string, not " +
+                             util::yaml_describe(entry.value));
     return std::nullopt;
 }
 
@@ -153,7 +136,7 @@ std::optional<uint64_t> Reader::count_value(const Entry& entry, const std::strin
         if (!text.empty() && error == std::errc() && end == text.data() + text.size())
             return value;
     }
-    report(entry.line(), where + ": must be a non-negative integer, not " + describe(entry.value));
+    report(entry.line(), where + ": must be a non-negative integer, not " + util::yaml_describe(entry.value));
     return std::nullopt;
 }
 
@@ -180,8 +163,8 @@ std::string path_problem(const std::string& path) {
 
 std::optional<LockedPath> Reader::path_entry(const YAML::Node& node, const std::string& where) {
     if (!node.IsMap()) {
-        report(line_of(node),
-               where + ": entries must be maps with path, kind, hash and size, not " + describe(node));
+        report(util::yaml_line(node), where + ": entries must be maps with path, kind, hash and size, not " +
+                                          util::yaml_describe(node));
         return std::nullopt;
     }
     LockedPath out;
@@ -233,7 +216,7 @@ std::optional<LockedPath> Reader::path_entry(const YAML::Node& node, const std::
     }
     for (const char* required : {"path", "kind", "hash", "size"})
         if (!present.count(required)) {
-            report(line_of(node), where + ": missing '" + required + "'");
+            report(util::yaml_line(node), where + ": missing '" + required + "'");
             ok = false;
         }
     if (files && out.kind == "file") {
@@ -248,7 +231,7 @@ std::vector<LockedPath> Reader::paths(const Entry& entry, const std::string& whe
     if (entry.value.IsNull())
         return out;
     if (!entry.value.IsSequence()) {
-        report(entry.line(), where + ": must be a list, not " + describe(entry.value));
+        report(entry.line(), where + ": must be a list, not " + util::yaml_describe(entry.value));
         return out;
     }
     std::set<std::string> seen;
@@ -257,7 +240,7 @@ std::vector<LockedPath> Reader::paths(const Entry& entry, const std::string& whe
         if (!path)
             continue;
         if (!seen.insert(path->path).second) {
-            report(line_of(item), where + ": '" + path->path + "' is listed twice");
+            report(util::yaml_line(item), where + ": '" + path->path + "' is listed twice");
             continue;
         }
         out.push_back(std::move(*path));
@@ -269,7 +252,7 @@ LockedStage Reader::stage(const Entry& entry) {
     std::string where = "stages." + entry.key;
     LockedStage out;
     if (!entry.value.IsMap()) {
-        report(entry.line(), where + ": must be a map, not " + describe(entry.value));
+        report(entry.line(), where + ": must be a map, not " + util::yaml_describe(entry.value));
         return out;
     }
     bool has_cmd = false;
@@ -289,12 +272,12 @@ LockedStage Reader::stage(const Entry& entry) {
                 if (auto value = string_value(param, item_where + "." + param.key, true))
                     out.params[param.key] = *value;
         } else if (!item.value.IsNull()) {
-            report(item.line(),
-                   item_where + ": must be a map of parameter values, not " + describe(item.value));
+            report(item.line(), item_where + ": must be a map of parameter values, not " +
+                                    util::yaml_describe(item.value));
         }
     }
     if (!has_cmd)
-        report(line_of(entry.key_node), where + ": missing 'cmd'");
+        report(util::yaml_line(entry.key_node), where + ": missing 'cmd'");
     return out;
 }
 
@@ -305,7 +288,7 @@ LockFile Reader::read(const YAML::Node& root) {
         return lock;
     }
     if (!root.IsMap()) {
-        report(line_of(root), "the top level must be a map, not " + describe(root));
+        report(util::yaml_line(root), "the top level must be a map, not " + util::yaml_describe(root));
         return lock;
     }
     bool has_schema = false;
@@ -314,36 +297,18 @@ LockFile Reader::read(const YAML::Node& root) {
             has_schema = true;
             if (!entry.value.IsScalar() || entry.value.Scalar() != k_schema)
                 report(entry.line(), "schema: expected '" + std::string(k_schema) + "', not " +
-                                         describe(entry.value) + " (written by a newer mlo?)");
+                                         util::yaml_describe(entry.value) + " (written by a newer mlo?)");
         } else if (entry.value.IsMap()) {
             for (const auto& stage_entry : entries(entry.value, "stages", nullptr))
                 lock.stages[stage_entry.key] = stage(stage_entry);
         } else if (!entry.value.IsNull()) {
-            report(entry.line(), "stages: must be a map of stage names, not " + describe(entry.value));
+            report(entry.line(),
+                   "stages: must be a map of stage names, not " + util::yaml_describe(entry.value));
         }
     }
     if (!has_schema)
-        report(line_of(root), std::string("missing 'schema: ") + k_schema + "'");
+        report(util::yaml_line(root), std::string("missing 'schema: ") + k_schema + "'");
     return lock;
-}
-
-std::string with_line(int line, const std::string& text) {
-    return line > 0 ? "line " + std::to_string(line) + ": " + text : text;
-}
-
-Error to_error(std::vector<Problem>& problems, const std::string& source) {
-    std::stable_sort(problems.begin(), problems.end(),
-                     [](const Problem& a, const Problem& b) { return a.line < b.line; });
-    Error error{ErrorCode::input, source + ": ", {}};
-    if (problems.size() == 1) {
-        error.message += with_line(problems[0].line, problems[0].text);
-    } else {
-        error.message += std::to_string(problems.size()) + " problems:";
-        for (const auto& problem : problems)
-            error.message += "\n  " + with_line(problem.line, problem.text);
-    }
-    error.hint = "mlo writes this file; restore it with 'git checkout -- " + source + "'";
-    return error;
 }
 
 } // namespace
@@ -397,7 +362,9 @@ Result<LockFile> LockFile::parse(const std::string& text, const std::string& sou
         Reader reader;
         LockFile lock = reader.read(root);
         if (!reader.problems().empty())
-            return fail(to_error(reader.problems(), source));
+            return fail(util::problems_error(reader.problems(), source,
+                                             "mlo writes this file; restore it with 'git checkout -- " +
+                                                 source + "'"));
         return lock;
     } catch (const YAML::Exception& e) {
         std::string line = e.mark.is_null() ? "" : "line " + std::to_string(e.mark.line + 1) + ": ";
