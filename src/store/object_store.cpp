@@ -15,6 +15,13 @@
 // On filesystems without O_TMPFILE, step 1 creates a named temp file and step 3 uses
 // renameat2(RENAME_NOREPLACE); a crash can then leave a stray file in `.mlo/tmp/` which `mlo gc`
 // removes, but never a partial object.
+#include <array>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <fcntl.h>
+#include <mlo/hash/sha256.hpp>
 #include <mlo/store/object_store.hpp>
 #include <mlo/util/file_io.hpp>
 #include <mutex>
@@ -215,7 +222,8 @@ Result<std::optional<uint64_t>> copy_in_kernel(int in, int out, hash::Sha256& ha
     uint64_t total = static_cast<uint64_t>(before.st_size);
     // Probe with the first chunk, so an unsupported filesystem falls back before anything is hashed.
     loff_t in_offset = 0, out_offset = 0;
-    ssize_t first = ::copy_file_range(in, &in_offset, out, &out_offset, std::min<uint64_t>(total, k_chunk_size), 0);
+    ssize_t first =
+        ::copy_file_range(in, &in_offset, out, &out_offset, std::min<uint64_t>(total, k_chunk_size), 0);
     if (first < 0) {
         if (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL) {
             if (::ftruncate(out, 0) != 0 || ::lseek(out, 0, SEEK_SET) != 0)
@@ -262,7 +270,8 @@ Result<std::optional<uint64_t>> copy_in_kernel(int in, int out, hash::Sha256& ha
         return fail(system_error("cannot stat " + source.string(), errno));
     bool unchanged = after.st_size == before.st_size && after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
                      after.st_mtim.tv_nsec == before.st_mtim.tv_nsec &&
-                     after.st_ctim.tv_sec == before.st_ctim.tv_sec && after.st_ctim.tv_nsec == before.st_ctim.tv_nsec;
+                     after.st_ctim.tv_sec == before.st_ctim.tv_sec &&
+                     after.st_ctim.tv_nsec == before.st_ctim.tv_nsec;
     if (!unchanged || hashed != total)
         return fail(ErrorCode::input, "cannot store " + source.string() + ": it changed while being read");
     return std::optional<uint64_t>(hashed);
