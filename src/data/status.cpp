@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <mlo/data/pointers.hpp>
 #include <mlo/data/status.hpp>
 #include <mlo/data/tree_reader.hpp>
@@ -98,9 +99,11 @@ Result<StatusReport> status(core::Project& project, const std::vector<std::strin
             if (is_dir && same_kind)
                 entry.details = directory_details(project.objects(), ref.pointer.id, *scan);
         } else {
-            bool complete = project.objects().contains(ref.pointer.id);
-            for (size_t i = 0; complete && i < scan->files.size(); ++i)
-                complete = project.objects().contains(scan->files[i].id);
+            std::vector<hash::ObjectId> ids = {ref.pointer.id};
+            for (const auto& file : scan->files)
+                ids.push_back(file.id);
+            auto present = project.objects().contains_all(ids);
+            bool complete = std::all_of(present.begin(), present.end(), [](bool p) { return p; });
             if (!complete)
                 entry.state = DataState::not_in_store;
         }

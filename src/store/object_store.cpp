@@ -15,11 +15,13 @@
 // On filesystems without O_TMPFILE, step 1 creates a named temp file and step 3 uses
 // renameat2(RENAME_NOREPLACE); a crash can then leave a stray file in `.mlo/tmp/` which `mlo gc`
 // removes, but never a partial object.
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <dirent.h>
 #include <fcntl.h>
 #include <mlo/hash/sha256.hpp>
 #include <mlo/store/object_store.hpp>
@@ -353,6 +355,47 @@ bool ObjectStore::contains(const ObjectId& id) const {
     std::string rest = id.hex().substr(2);
     struct stat st;
     return ::fstatat(dir, rest.c_str(), &st, 0) == 0;
+}
+
+std::vector<bool> ObjectStore::contains_all(const std::vector<ObjectId>& ids) const {
+    std::vector<bool> present(ids.size(), false);
+    constexpr size_t k_listing_threshold = 512; // below this, lookups are cheap enough
+    if (ids.size() < k_listing_threshold) {
+        for (size_t i = 0; i < ids.size(); ++i)
+            present[i] = contains(ids[i]);
+        return present;
+    }
+    // Group by prefix directory; list a directory only if it is not much bigger than the number of
+    // ids looked up in it, judged from the size of the first directory listed.
+    std::array<std::vector<size_t>, 256> by_prefix;
+    for (size_t i = 0; i < ids.size(); ++i)
+        by_prefix[ids[i].bytes()[0]].push_back(i);
+    static constexpr char k_digits[] = "0123456789abcdef";
+    std::optional<size_t> entries_per_dir;
+    for (size_t prefix = 0; prefix < 256; ++prefix) {
+        const auto& wanted = by_prefix[prefix];
+        if (wanted.empty())
+            continue;
+        if (entries_per_dir && *entries_per_dir > 8 * wanted.size()) {
+            for (size_t i : wanted)
+                present[i] = contains(ids[i]);
+            continue;
+        }
+        char name[3] = {k_digits[prefix >> 4], k_digits[prefix & 0xf], 0};
+        std::vector<std::string> names;
+        if (DIR* dir = ::opendir((m_objects_dir / name).c_str())) {
+            while (dirent* entry = ::readdir(dir))
+                if (entry->d_name[0] != '.')
+                    names.emplace_back(entry->d_name);
+            ::closedir(dir);
+        }
+        if (!entries_per_dir)
+            entries_per_dir = names.size();
+        std::sort(names.begin(), names.end());
+        for (size_t i : wanted)
+            present[i] = std::binary_search(names.begin(), names.end(), ids[i].hex().substr(2));
+    }
+    return present;
 }
 
 Result<StoredObject> ObjectStore::put_file(const fs::path& source) const {

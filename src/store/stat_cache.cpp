@@ -72,7 +72,6 @@ StatCache::StatCache(std::unique_ptr<Db> db) : m_db(std::move(db)) {}
 StatCache::~StatCache() = default;
 
 Status StatCache::load_locked() {
-    m_loaded = true;
     sqlite3_stmt* stmt = nullptr;
     const char* sql = "SELECT path, device, inode, size, mtime_ns, ctime_ns, executable, id, recorded_ns "
                       "FROM stat_cache";
@@ -102,9 +101,9 @@ Status StatCache::load_locked() {
 }
 
 std::optional<hash::ObjectId> StatCache::lookup(const std::string& rel_path, const FileStat& stat) {
-    std::lock_guard lock(m_mutex);
-    if (!m_loaded)
-        (void)load_locked(); // an unreadable cache behaves as an empty one
+    // Loaded once; afterwards the map is only read (flush() writes the database, not the map), so
+    // the hashing threads look entries up without taking a lock.
+    std::call_once(m_load_once, [this] { (void)load_locked(); }); // unreadable: behaves as empty
     auto it = m_entries.find(rel_path);
     if (it == m_entries.end() || !(it->second.stat == stat))
         return std::nullopt;
@@ -149,7 +148,6 @@ Status StatCache::flush() {
         sqlite3_bind_int64(stmt, 9, recorded);
         sqlite3_step(stmt);
         sqlite3_reset(stmt);
-        m_entries[path] = entry;
     }
     sqlite3_finalize(stmt);
     m_pending.clear();

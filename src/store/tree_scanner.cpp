@@ -131,8 +131,11 @@ Status scan_store_link(const ScanOptions& options, const fs::path& abs, const ha
 }
 
 // Hashes (and stores) one file, consulting the stat cache first.
+// `deferred`, when given, lets a stat-cache hit skip the check that its object is in the store: the
+// caller checks all such files at once (ObjectStore::contains_all) and hashes the missing again.
 Status hash_one(const ObjectStore& store, StatCache& cache, const ScanOptions& options, const fs::path& abs,
-                const std::string& cache_key, const FileStat& stat, ScannedFile& file, bool& was_hashed) {
+                const std::string& cache_key, const FileStat& stat, ScannedFile& file, bool& was_hashed,
+                bool* deferred = nullptr) {
     was_hashed = false;
     if (file.kind == EntryKind::symlink) {
         std::string target(4096, '\0');
@@ -155,8 +158,10 @@ Status hash_one(const ObjectStore& store, StatCache& cache, const ScanOptions& o
         return {};
     }
     if (auto cached = cache.lookup(cache_key, stat)) {
-        if (!options.store || store.contains(*cached)) {
+        if (!options.store || (deferred != nullptr) || store.contains(*cached)) {
             file.id = *cached;
+            if (deferred != nullptr && options.store)
+                *deferred = true;
             return {};
         }
     }
@@ -205,11 +210,14 @@ Status hash_all(const ObjectStore& store, StatCache& cache, const ScanOptions& o
             bytes += f.size;
         options.progress->begin(options.store ? "storing" : "hashing", state.files.size(), bytes);
     }
+    std::vector<char> deferred(state.files.size(), 0);
     auto status = util::parallel_for(state.files.size(), options.threads, [&](size_t i) -> Status {
         ScannedFile& file = state.files[i];
         bool was_hashed = false;
+        bool is_deferred = false;
         MLO_TRY(hash_one(store, cache, options, state.root_abs / file.path, join(cache_prefix, file.path),
-                         state.stats[i], file, was_hashed));
+                         state.stats[i], file, was_hashed, &is_deferred));
+        deferred[i] = is_deferred ? 1 : 0;
         if (was_hashed)
             hashed.fetch_add(1);
         if (options.progress)
@@ -218,8 +226,31 @@ Status hash_all(const ObjectStore& store, StatCache& cache, const ScanOptions& o
     });
     if (options.progress)
         options.progress->end();
+    MLO_TRY(status);
+    // Files whose id came from the stat cache: their objects must be in the store (they may have
+    // been removed by hand); checked together, and the missing ones stored again.
+    std::vector<size_t> check;
+    std::vector<hash::ObjectId> ids;
+    for (size_t i = 0; i < deferred.size(); ++i)
+        if (deferred[i]) {
+            check.push_back(i);
+            ids.push_back(state.files[i].id);
+        }
+    auto present = store.contains_all(ids);
+    for (size_t k = 0; k < check.size(); ++k) {
+        if (present[k])
+            continue;
+        ScannedFile& file = state.files[check[k]];
+        auto stored = store.put_file(state.root_abs / file.path);
+        if (!stored)
+            return fail(std::move(stored).error());
+        if (stored->id != file.id) // changed since the cache entry: record the new id
+            cache.record(join(cache_prefix, file.path), state.stats[check[k]], stored->id);
+        file.id = stored->id;
+        hashed.fetch_add(1);
+    }
     hashed_count = hashed.load();
-    return status;
+    return {};
 }
 
 // Builds the manifest of dirs[index] (after its subdirectories) and returns its entry.

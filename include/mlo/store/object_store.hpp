@@ -9,6 +9,7 @@
 #include <mlo/util/error.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mlo::store {
 
@@ -48,6 +49,10 @@ class ObjectStore {
 
     fs::path path_of(const ObjectId& id) const;
     bool contains(const ObjectId& id) const;
+    // For each id, whether it is present (same order). Many ids are answered by listing the
+    // object directories they fall in, when that is cheaper than one lookup each (the store's size
+    // is estimated from the first directory listed); a no-op status of a large tree needs this.
+    std::vector<bool> contains_all(const std::vector<ObjectId>& ids) const;
 
     // Hashes `source` and stores it in one read pass. Large files are read, hashed and written
     // in a pipeline on two threads. Fails if `source` changes size while being read.

@@ -66,8 +66,8 @@ class StatCache {
     Status load_locked();
 
     std::unique_ptr<Db> m_db;
-    std::mutex m_mutex;
-    bool m_loaded = false;
+    std::mutex m_mutex; // guards m_pending
+    std::once_flag m_load_once;
     std::unordered_map<std::string, Entry> m_entries;
     std::vector<std::pair<std::string, Entry>> m_pending;
 };
