@@ -65,9 +65,13 @@ Result<StatusReport> status(core::Project& project, const std::vector<std::strin
     auto all = find_workspace_pointers(project.root());
     if (!all)
         return fail(std::move(all).error());
-    auto selected = select_pointers(*all, paths);
-    if (!selected)
-        return fail(std::move(selected).error());
+    Result<std::vector<PointerRef>> chosen = std::vector<PointerRef>{};
+    if (!paths.empty()) {
+        chosen = select_pointers(*all, paths);
+        if (!chosen)
+            return fail(std::move(chosen).error());
+    }
+    const std::vector<PointerRef>& selected = paths.empty() ? *all : *chosen;
     auto cache = project.stat_cache();
     if (!cache)
         return fail(std::move(cache).error());
@@ -76,7 +80,7 @@ Result<StatusReport> status(core::Project& project, const std::vector<std::strin
     report.link_mode = to_string(project.config().link);
     report.effective_link_mode =
         store::describe_link_mode(project.config().link, project.objects().tmp_dir());
-    for (const auto& ref : *selected) {
+    for (const auto& ref : selected) {
         StatusEntry entry;
         entry.path = ref.data_path;
         bool is_dir = ref.pointer.kind == store::EntryKind::directory;
