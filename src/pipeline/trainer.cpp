@@ -165,6 +165,29 @@ class Trainer {
     fs::path m_run_tmp;
     std::mutex m_mutex; // guards m_works' records when stages finish concurrently
     std::map<std::string, StageWork> m_works;
+
+    // HEAD and the uncommitted diff, read once, before the first write of this run (see run()).
+    struct GitState {
+        std::string commit, branch, diff_hash;
+        bool dirty = false;
+    } m_git;
+    std::once_flag m_git_once;
+    void capture_git_state() {
+        std::call_once(m_git_once, [this] {
+            auto repo = git::Repository::discover(m_project.root());
+            if (!repo)
+                return;
+            if (auto head = repo->head()) {
+                m_git.commit = head->commit;
+                m_git.branch = head->branch;
+            }
+            // mlo.lock is what runs write, not part of the code they ran.
+            if (auto diff = repo->diff_against_head({"mlo.lock"}); diff && !diff->empty()) {
+                m_git.dirty = true;
+                m_git.diff_hash = hash::sha256_of(*diff).str();
+            }
+        });
+    }
 };
 
 Status Trainer::prepare() {
@@ -421,6 +444,8 @@ Status Trainer::execute_stage(StageWork& work) {
             for (const auto* list : {&cached->outs, &cached->metrics})
                 for (const auto& out : *list)
                     complete = complete && m_project.objects().contains(out.id);
+            if (complete)
+                capture_git_state();
             if (complete && restore_outs(*cached)) {
                 record.status = "restored";
                 record.reason = reason + "; same inputs ran before: restored from the run cache";
@@ -445,6 +470,7 @@ Status Trainer::execute_stage(StageWork& work) {
         }
     }
     event(stage.name, "running: " + reason);
+    capture_git_state();
     MLO_TRY(run_command(work, *inputs));
     if (work.new_lock) {
         for (const auto* list : {&work.new_lock->outs, &work.new_lock->metrics})
@@ -493,23 +519,12 @@ Result<TrainReport> Trainer::run() {
     TrainReport report;
     int64_t started = now_ns();
     m_run_id = runs::new_run_id();
-    // Fix (e2e test_runs_show "dirty"): the code a run ran is the work tree as it was when the run
-    // started. Read at the end, the diff also held this run's own writes (the .gitignore entries for
-    // new outs, -S edits of params.yaml, which the run records anyway), so a run started on a clean
-    // commit was recorded dirty and `--rerun` warned about uncommitted changes.
-    runs::RunRecord git_state;
-    if (!m_options.dry_run)
-        if (auto repo = git::Repository::discover(m_project.root())) {
-            if (auto head = repo->head()) {
-                git_state.git_commit = head->commit;
-                git_state.git_branch = head->branch;
-            }
-            // mlo.lock is what this run writes, not part of the code it ran.
-            if (auto diff = repo->diff_against_head({"mlo.lock"}); diff && !diff->empty()) {
-                git_state.git_dirty = true;
-                git_state.git_diff_hash = hash::sha256_of(*diff).str();
-            }
-        }
+    // The code a run ran is the work tree as it was when the run started: read before -S rewrites
+    // params.yaml (the run records overrides itself) and before stages write .gitignore entries,
+    // metrics files or mlo.lock. Without -S it is read only when a stage is about to run or be
+    // restored: a no-op train records no run and never needs git (loading libgit2 costs ~15 ms).
+    if (!m_options.dry_run && !m_options.overrides.empty())
+        capture_git_state();
     if (!m_options.dry_run) {
         if (!m_options.overrides.empty())
             MLO_TRY_CTX(util::write_file_atomic(m_params_path, m_params->serialize()),
@@ -644,10 +659,11 @@ Result<TrainReport> Trainer::run() {
     run.status = report.interrupted ? "KILLED" : report.failed ? "FAILED" : "FINISHED";
     run.started_ns = started;
     run.ended_ns = now_ns();
-    run.git_commit = git_state.git_commit; // captured before the stages ran (see above)
-    run.git_branch = git_state.git_branch;
-    run.git_dirty = git_state.git_dirty;
-    run.git_diff_hash = git_state.git_diff_hash;
+    capture_git_state(); // normally done already, before the first stage wrote anything
+    run.git_commit = m_git.commit;
+    run.git_branch = m_git.branch;
+    run.git_dirty = m_git.dirty;
+    run.git_diff_hash = m_git.diff_hash;
     run.params = m_params->flatten();
     run.overrides = m_options.overrides;
     if (auto stored = m_project.objects().put_bytes(m_params->serialize()))
