@@ -55,7 +55,9 @@ Result<std::optional<LockedPath>> hash_path(core::Project& project, store::StatC
         return std::optional<LockedPath>();
     store::ScanOptions options;
     options.store = store_it;
-    options.threads = 1; // stages already run in parallel; a stage's own files hash on one thread
+    // All cores: in a chain of stages nothing else runs, and in a wide DAG the extra threads only
+    // wait their turn.
+    options.threads = 0;
     auto scan = store::scan_tree(project.objects(), cache, project.root(), path, options);
     if (!scan)
         return fail(std::move(scan).error());
