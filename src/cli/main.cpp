@@ -2,10 +2,12 @@
 // asks for, run the command, and turn errors into SPEC.md's message format and exit codes.
 #include "command.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/core.h>
 #include <mlo/core/version.hpp>
 #include <mlo/util/did_you_mean.hpp>
+#include <optional>
 #include <unistd.h>
 
 namespace mlo::cli {
@@ -33,6 +35,50 @@ const char* find_command_word(int argc, char** argv) {
         return argv[i];
     }
     return nullptr;
+}
+
+// The first word after `after` (skipping flags and the values of -C and --color), or null.
+const char* next_word(int argc, char** argv, int after) {
+    for (int i = after + 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "-C" || arg == "--color") {
+            ++i;
+            continue;
+        }
+        if (!arg.empty() && arg[0] != '-')
+            return argv[i];
+    }
+    return nullptr;
+}
+
+// "mlo tarck" and "mlo runs lst": an error naming the unknown word, with a suggestion.
+std::optional<Error> check_command_words(int argc, char** argv, const std::vector<CLI::App*>& subapps) {
+    const char* word = find_command_word(argc, argv);
+    if (word == nullptr)
+        return std::nullopt;
+    auto names = command_names();
+    if (std::find(names.begin(), names.end(), word) == names.end())
+        return Error{ErrorCode::usage,
+                     fmt::format("'{}' is not an mlo command{}", word, util::did_you_mean(word, names)),
+                     "see 'mlo --help' for the list of commands"};
+    for (auto* sub : subapps) {
+        auto nested = sub->get_subcommands([](CLI::App*) { return true; });
+        if (sub->get_name() != word || nested.empty())
+            continue;
+        std::vector<std::string> children;
+        for (auto* child : nested)
+            children.push_back(child->get_name());
+        int position = 1;
+        while (position < argc && std::string_view(argv[position]) != word)
+            ++position;
+        const char* next = next_word(argc, argv, position);
+        if (next != nullptr && std::find(children.begin(), children.end(), next) == children.end())
+            return Error{ErrorCode::usage,
+                         fmt::format("'{}' is not a subcommand of 'mlo {}'{}", next, word,
+                                     util::did_you_mean(next, children)),
+                         fmt::format("see 'mlo {} --help'", word)};
+    }
+    return std::nullopt;
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& global) {
@@ -72,51 +118,12 @@ int run(int argc, char** argv) {
         subapps.push_back(sub);
     }
 
-    if (const char* word = find_command_word(argc, argv)) {
-        auto names = command_names();
-        if (std::find(names.begin(), names.end(), word) == names.end()) {
-            Output out(global);
-            out.error(
-                Error{ErrorCode::usage,
-                      fmt::format("'{}' is not an mlo command{}", word, util::did_you_mean(word, names)),
-                      "see 'mlo --help' for the list of commands"});
-            return exit_code_for(ErrorCode::usage);
-        }
-    }
-
-    // A mistyped subcommand of a command that has them ("mlo runs lst") gets "did you mean" too.
-    if (const char* word = find_command_word(argc, argv)) {
-        for (auto* sub : subapps) {
-            auto nested = sub->get_subcommands([](CLI::App*) { return true; });
-            if (sub->get_name() != word || nested.empty())
-                continue;
-            std::vector<std::string> names;
-            for (auto* child : nested)
-                names.push_back(child->get_name());
-            int i = 1;
-            while (i < argc && std::string_view(argv[i]) != word)
-                ++i;
-            const char* next = nullptr;
-            for (++i; i < argc; ++i) {
-                std::string_view arg = argv[i];
-                if (arg == "-C" || arg == "--color") {
-                    ++i;
-                    continue;
-                }
-                if (!arg.empty() && arg[0] != '-') {
-                    next = argv[i];
-                    break;
-                }
-            }
-            if (next != nullptr && std::find(names.begin(), names.end(), next) == names.end()) {
-                Output out(global);
-                out.error(Error{ErrorCode::usage,
-                                fmt::format("'{}' is not a subcommand of 'mlo {}'{}", next, word,
-                                            util::did_you_mean(next, names)),
-                                fmt::format("see 'mlo {} --help'", word)});
-                return exit_code_for(ErrorCode::usage);
-            }
-        }
+    // Unknown commands and subcommands get "did you mean" before CLI11 sees them.
+    if (auto error = check_command_words(argc, argv, subapps)) {
+        global.json = std::any_of(argv + 1, argv + argc,
+                                  [](const char* arg) { return std::string_view(arg) == "--json"; });
+        Output(global).error(*error);
+        return exit_code_for(error->code);
     }
 
     try {
