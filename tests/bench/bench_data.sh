@@ -14,6 +14,8 @@
 #   BENCH_PEER_REPS    repetitions for the slow peers (default 1 at full size, 3 when shrunk)
 #   BENCH_KEEP=1       keep the work directory (data, repositories, logs) instead of deleting it
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export LC_ALL=C # decimal point in EPOCHREALTIME, byte-wise sorting, untranslated tool output
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -52,44 +54,10 @@ SUMMARY=()      # summary table rows, tab-separated
 # ---------------------------------------------------------------------------------------------
 # Helpers
 
-die() { # die MESSAGE [LOG]: reports a failed step (with the end of its log) and exits non-zero
-    echo "bench_data.sh: error: $1" >&2
-    if [[ -n ${2:-} && -f $2 ]]; then
-        echo "--- last lines of $2:" >&2
-        tail -n 20 "$2" >&2
-    fi
-    exit 1
-}
-
-note() { printf '%s\n' "$*"; }
-section() { printf '\n== %s\n' "$*"; }
-
-# Removes a tree even where tools made it read-only (git-annex and mlo objects), also when not root.
-rmtree() {
-    [[ -e $1 ]] || return 0
-    chmod -R u+w "$1" 2>/dev/null || true
-    rm -rf "$1"
-}
-
-cleanup() {
-    local rc=$?
-    if [[ -n $WORK && -d $WORK ]]; then
-        if [[ $KEEP == 1 ]]; then
-            echo "kept the work directory: $WORK" >&2
-        else
-            rmtree "$WORK"
-            rmdir "$BENCH_DIR" 2>/dev/null || true # only if nothing else is in it
-        fi
-    fi
-    exit "$rc"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM # run the EXIT trap (cleanup) on Ctrl-C too
 
-# Formatting: figures are integers (microseconds), so format with integer arithmetic only.
-fmt_s() { local ms=$((($1 + 500) / 1000)); printf '%d.%03d s' $((ms / 1000)) $((ms % 1000)); }
 fmt_ms() { local c=$((($1 + 5) / 10)); printf '%d.%02d ms' $((c / 100)) $((c % 100)); }
-fmt_t() { if (($1 >= 1000000)); then fmt_s "$1"; else fmt_ms "$1"; fi; }
 fmt_x() { # fmt_x X100: 125 -> 1.25x
     printf '%d.%02dx' $(($1 / 100)) $(($1 % 100))
 }
@@ -103,18 +71,6 @@ fmt_mib() { local t=$((($1 * 10 + 512) / 1024)); printf '%d.%d MiB' $((t / 10)) 
 # its wall time. Bash's EPOCHREALTIME is read without forking, so the timer adds no process start
 # to the figure (date +%s.%N would add about a millisecond, too much for the startup figure).
 LAST_US=0
-timed() {
-    local label=$1 dir=$2 rc=0 t0 t1
-    shift 2
-    local log="$WORK/logs/$label.log"
-    cd "$dir"
-    t0=${EPOCHREALTIME/./}
-    "$@" >>"$log" 2>&1 || rc=$?
-    t1=${EPOCHREALTIME/./}
-    cd "$WORK"
-    ((rc == 0)) || die "'$*' failed with exit code $rc (in $dir)" "$log"
-    LAST_US=$((t1 - t0))
-}
 
 # best_of N LABEL DIR PREPARE CMD...: N timed runs of CMD in DIR; PREPARE (a function, untimed)
 # runs before each one to give the tool fresh work. Sets BEST_US to the fastest run: the minimum
@@ -177,11 +133,6 @@ expect_objects() { # expect_objects WHAT DIR COUNT
     ((got == $3)) || die "$1 stored $got objects in $2, expected $3"
 }
 
-# Summary rows: figure, mlo, peer, ratio, target, result.
-add_row() { SUMMARY+=("$(printf '%s\t' "$@")"); }
-verdict_ratio() { # verdict_ratio MLO PEER TARGET_X100
-    if (($1 * 100 <= $3 * $2)); then echo PASS; else echo MISS; fi
-}
 # report NAME FIGURE BASE_NAME BASE [TARGET_X100]: one measurement line with its ratio.
 report() {
     local name=$1 us=$2 base_name=$3 base=$4 target=${5:-}
@@ -192,7 +143,6 @@ report() {
     fi
     note "$line"
 }
-report_base() { printf '  %-34s %12s   (baseline)\n' "$1" "$(fmt_t "$2")"; }
 
 # ---------------------------------------------------------------------------------------------
 # Setup

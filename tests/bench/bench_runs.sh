@@ -26,6 +26,8 @@
 #   BENCH_PEER_REPS    runs of each Python peer query, best kept (default 3)
 #   BENCH_KEEP=1       keep the work directory (projects, logs) instead of deleting it
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export LC_ALL=C # decimal point in EPOCHREALTIME, byte-wise sorting, untranslated tool output
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -75,48 +77,12 @@ declare -A T    # measured figures: wall times in microseconds
 SUMMARY=()      # summary table rows, tab-separated
 
 # ---------------------------------------------------------------------------------------------
-# Helpers (the same as bench_data.sh's)
+# Helpers of this script (the shared ones are in lib.sh)
 
-die() { # die MESSAGE [LOG]: reports a failed step (with the end of its log) and exits non-zero
-    echo "bench_runs.sh: error: $1" >&2
-    if [[ -n ${2:-} && -f $2 ]]; then
-        echo "--- last lines of $2:" >&2
-        tail -n 20 "$2" >&2
-    fi
-    exit 1
-}
-
-note() { printf '%s\n' "$*"; }
-section() { printf '\n== %s\n' "$*"; }
-
-# Removes a tree, also when not root. Unlinking a read-only file (mlo's objects are 0444) needs
-# only a writable directory, so only directories are made writable: a chmod of every file would
-# dirty ~100,000 inodes, which on a slow disk takes minutes.
-rmtree() {
-    [[ -e $1 ]] || return 0
-    find "$1" -type d ! -perm -u+w -exec chmod u+w {} + 2>/dev/null || true
-    rm -rf "$1"
-}
-
-cleanup() {
-    local rc=$?
-    if [[ -n $WORK && -d $WORK ]]; then
-        if [[ $KEEP == 1 ]]; then
-            echo "kept the work directory: $WORK" >&2
-        else
-            rmtree "$WORK"
-            rmdir "$BENCH_DIR" 2>/dev/null || true # only if nothing else is in it
-        fi
-    fi
-    exit "$rc"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM # run the EXIT trap (cleanup) on Ctrl-C too
 
-# Formatting: figures are integers (microseconds), so format with integer arithmetic only.
-fmt_s() { local ms=$((($1 + 500) / 1000)); printf '%d.%03d s' $((ms / 1000)) $((ms % 1000)); }
 fmt_ms() { local c=$((($1 + 5) / 10)); printf '%d.%02d ms' $((c / 100)) $((c % 100)); }
-fmt_t() { if (($1 >= 1000000)); then fmt_s "$1"; else fmt_ms "$1"; fi; }
 fmt_x() { printf '%d.%02dx' $(($1 / 100)) $(($1 % 100)); } # fmt_x X100: 125 -> 1.25x
 ratio_x100() { # ratio_x100 A B: A/B rounded, x100
     if (($2 == 0)); then echo 0; else echo $((($1 * 100 + $2 / 2) / $2)); fi
@@ -130,18 +96,6 @@ fmt_ratio() { # fmt_ratio A B: A/B, with three decimals below 1 (mlo is often fa
 # timed LABEL DIR CMD...: runs CMD in DIR, appending its output to logs/LABEL.log; sets LAST_US to
 # its wall time. Bash's EPOCHREALTIME is read without forking, so the timer adds no process start.
 LAST_US=0
-timed() {
-    local label=$1 dir=$2 rc=0 t0 t1
-    shift 2
-    local log="$WORK/logs/$label.log"
-    cd "$dir"
-    t0=${EPOCHREALTIME/./}
-    "$@" >>"$log" 2>&1 || rc=$?
-    t1=${EPOCHREALTIME/./}
-    cd "$WORK"
-    ((rc == 0)) || die "'$*' failed with exit code $rc (in $dir)" "$log"
-    LAST_US=$((t1 - t0))
-}
 
 # best_of N LABEL DIR CMD...: one untimed warm-up run, then N timed runs of CMD in DIR; sets
 # BEST_US to the fastest (the figure least disturbed by whatever else the machine was doing).
@@ -158,8 +112,6 @@ best_of() {
     BEST_US=$best
 }
 
-# Summary rows: figure, mlo, peer, ratio, target, result.
-add_row() { SUMMARY+=("$(printf '%s\t' "$@")"); }
 verdict_abs() { if (($1 <= $2)); then echo PASS; else echo MISS; fi; } # verdict_abs US TARGET_US
 
 # ---------------------------------------------------------------------------------------------

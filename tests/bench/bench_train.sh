@@ -25,6 +25,8 @@
 #   BENCH_RECORD_REPS   runs of `mlo train --force` and `sh -c true`, best kept (default 10)
 #   BENCH_KEEP=1        keep the work directory (data, projects, logs) instead of deleting it
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export LC_ALL=C # decimal point in EPOCHREALTIME, byte-wise sorting, untranslated tool output
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -56,53 +58,17 @@ declare -A T    # measured figures: wall times in microseconds
 SUMMARY=()      # summary table rows, tab-separated
 
 # ---------------------------------------------------------------------------------------------
-# Helpers (the same as bench_data.sh's)
+# Helpers of this script (the shared ones are in lib.sh)
 
-die() { # die MESSAGE [LOG]: reports a failed step (with the end of its log) and exits non-zero
-    echo "bench_train.sh: error: $1" >&2
-    if [[ -n ${2:-} && -f $2 ]]; then
-        echo "--- last lines of $2:" >&2
-        tail -n 20 "$2" >&2
-    fi
-    exit 1
-}
-
-note() { printf '%s\n' "$*"; }
-section() { printf '\n== %s\n' "$*"; }
-
-# Removes a tree, also when not root. Unlinking a read-only file (mlo's objects are 0444) needs
-# only a writable directory, so only directories are made writable: a chmod of every file would
-# dirty ~100,000 inodes, which on a slow disk takes minutes.
-rmtree() {
-    [[ -e $1 ]] || return 0
-    find "$1" -type d ! -perm -u+w -exec chmod u+w {} + 2>/dev/null || true
-    rm -rf "$1"
-}
-
-cleanup() {
-    local rc=$?
-    if [[ -n $WORK && -d $WORK ]]; then
-        if [[ $KEEP == 1 ]]; then
-            echo "kept the work directory: $WORK" >&2
-        else
-            rmtree "$WORK"
-            rmdir "$BENCH_DIR" 2>/dev/null || true # only if nothing else is in it
-        fi
-    fi
-    exit "$rc"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM # run the EXIT trap (cleanup) on Ctrl-C too
 
-# Formatting: figures are integers (microseconds), so format with integer arithmetic only.
-fmt_s() { local ms=$((($1 + 500) / 1000)); printf '%d.%03d s' $((ms / 1000)) $((ms % 1000)); }
 fmt_ms() { # also for negative differences
     local v=$1 sign=""
     if ((v < 0)); then sign=- v=$((-v)); fi
     local c=$(((v + 5) / 10))
     printf '%s%d.%02d ms' "$sign" $((c / 100)) $((c % 100))
 }
-fmt_t() { if (($1 >= 1000000)); then fmt_s "$1"; else fmt_ms "$1"; fi; }
 fmt_x() { printf '%d.%02dx' $(($1 / 100)) $(($1 % 100)); } # fmt_x X100: 125 -> 1.25x
 ratio_x100() { # ratio_x100 A B: A/B rounded, x100
     if (($2 == 0)); then echo 0; else echo $((($1 * 100 + $2 / 2) / $2)); fi
@@ -113,18 +79,6 @@ fmt_ratio() { fmt_x "$(ratio_x100 "$1" "$2")"; }
 # its wall time. Bash's EPOCHREALTIME is read without forking, so the timer adds no process start
 # to the figure (date +%s.%N would add about a millisecond, as much as some figures here).
 LAST_US=0
-timed() {
-    local label=$1 dir=$2 rc=0 t0 t1
-    shift 2
-    local log="$WORK/logs/$label.log"
-    cd "$dir"
-    t0=${EPOCHREALTIME/./}
-    "$@" >>"$log" 2>&1 || rc=$?
-    t1=${EPOCHREALTIME/./}
-    cd "$WORK"
-    ((rc == 0)) || die "'$*' failed with exit code $rc (in $dir)" "$log"
-    LAST_US=$((t1 - t0))
-}
 
 # best_of N LABEL DIR CMD...: one untimed warm-up run, then N timed runs of CMD in DIR. Sets
 # BEST_US to the fastest: the minimum is the figure least disturbed by whatever else the machine
@@ -142,11 +96,6 @@ best_of() {
     BEST_US=$best
 }
 
-# Summary rows: figure, mlo, peer, ratio, target, result.
-add_row() { SUMMARY+=("$(printf '%s\t' "$@")"); }
-verdict_ratio() { # verdict_ratio MLO PEER TARGET_X100
-    if (($1 * 100 <= $3 * $2)); then echo PASS; else echo MISS; fi
-}
 report() { # report NAME FIGURE BASE_NAME BASE [TARGET_X100]: one measurement line with its ratio
     local name=$1 us=$2 base_name=$3 base=$4 target=${5:-}
     local line
@@ -156,7 +105,6 @@ report() { # report NAME FIGURE BASE_NAME BASE [TARGET_X100]: one measurement li
     fi
     note "$line"
 }
-report_base() { printf '  %-34s %12s   (baseline)\n' "$1" "$(fmt_t "$2")"; }
 
 # ---------------------------------------------------------------------------------------------
 # Setup
