@@ -109,4 +109,16 @@ std::vector<runs::StepMetric> parse_step_metrics(const std::string& text, const 
     return out;
 }
 
+void add_last_step_values(std::map<std::string, double>& metrics,
+                          const std::vector<runs::StepMetric>& steps) {
+    std::map<std::string, std::pair<int64_t, double>> last_step;
+    for (const auto& step : steps) {
+        auto it = last_step.find(step.key);
+        if (it == last_step.end() || step.step >= it->second.first)
+            last_step[step.key] = {step.step, step.value};
+    }
+    for (const auto& [key, value] : last_step)
+        metrics.emplace(key, value.second); // no overwrite: a metrics file's value stays
+}
+
 } // namespace mlo::pipeline

@@ -7,6 +7,7 @@
 #include <mlo/runs/run_store.hpp>
 #include <mlo/store/linker.hpp>
 #include <mlo/store/tree_scanner.hpp>
+#include <mlo/util/clock.hpp>
 #include <mlo/util/file_io.hpp>
 #include <set>
 
@@ -19,12 +20,6 @@ bool RerunReport::all_identical() const {
 }
 
 namespace {
-
-int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // Writes a stored file or directory at `dest` (replacing what is there), verified.
 Status materialize(const store::ObjectStore& objects, const store::Linker& linker, const runs::PathId& item,
@@ -125,7 +120,7 @@ Result<RerunReport> rerun(core::Project& project, const RerunOptions& options) {
     runs::RunRecord& run = report.run;
     run.id = runs::new_run_id();
     run.rerun_of = *id;
-    run.started_ns = now_ns();
+    run.started_ns = util::unix_time_ns();
     run.git_commit = original->git_commit;
     run.git_branch = original->git_branch;
     run.params = original->params;
@@ -203,38 +198,22 @@ Result<RerunReport> rerun(core::Project& project, const RerunOptions& options) {
         }
         event(recorded.name, "re-executing: " + recorded.cmd);
         fs::path metrics_file = scratch / (recorded.name + ".metrics.jsonl");
-        ProcessOptions process;
-        process.command = recorded.cmd;
-        process.working_directory = work;
-        process.extra_env = {{"MLO_RUN_ID", run.id},
-                             {"MLO_STAGE", recorded.name},
-                             {"MLO_PARAMS", params_path.string()},
-                             {"MLO_METRICS", metrics_file.string()},
-                             {"MLO_PROJECT_ROOT", work.string()}};
-        process.stop_requested = options.stop_requested;
-        if (options.on_output)
-            process.on_line = [&](const std::string& line, bool is_stderr) {
-                options.on_output(recorded.name, line, is_stderr);
-            };
-        stage.started_ns = now_ns();
-        auto result = run_stage_process(process);
-        if (!result)
-            return fail(std::move(result).error());
-        stage.ended_ns = now_ns();
+        stage.started_ns = util::unix_time_ns();
+        auto outcome =
+            run_stage_command(project.objects(), {run.id, recorded.name, recorded.cmd, work, params_path,
+                                                  metrics_file, options.stop_requested, options.on_output});
+        if (!outcome)
+            return fail(std::move(outcome).error());
+        const ProcessResult* result = &outcome->process;
+        stage.ended_ns = util::unix_time_ns();
         stage.exit_code = result->exit_code;
         stage.signal = result->signal;
         stage.wall_seconds = result->wall_seconds;
         stage.cpu_seconds = result->cpu_seconds;
         stage.peak_rss_bytes = result->peak_rss_bytes;
         stage.reason = "re-execution of " + *id;
-        stage.stdout_log.reset();
-        stage.stderr_log.reset();
-        if (!result->stdout_text.empty())
-            if (auto stored = project.objects().put_bytes(result->stdout_text))
-                stage.stdout_log = stored->id;
-        if (!result->stderr_text.empty())
-            if (auto stored = project.objects().put_bytes(result->stderr_text))
-                stage.stderr_log = stored->id;
+        stage.stdout_log = outcome->stdout_log;
+        stage.stderr_log = outcome->stderr_log;
         std::vector<size_t> bad_lines;
         auto steps = read_step_metrics(metrics_file, recorded.name, bad_lines);
         run.step_metrics.insert(run.step_metrics.end(), steps.begin(), steps.end());
@@ -271,14 +250,8 @@ Result<RerunReport> rerun(core::Project& project, const RerunOptions& options) {
         }
         run.stages.push_back(std::move(stage));
     }
-    std::map<std::string, std::pair<int64_t, double>> last_step;
-    for (const auto& step : run.step_metrics)
-        if (!last_step.count(step.key) || step.step >= last_step[step.key].first)
-            last_step[step.key] = {step.step, step.value};
-    for (const auto& [key, value] : last_step)
-        if (!run.metrics.count(key))
-            run.metrics[key] = value.second;
-    run.ended_ns = now_ns();
+    add_last_step_values(run.metrics, run.step_metrics);
+    run.ended_ns = util::unix_time_ns();
     run.status = report.interrupted ? "KILLED" : report.failed ? "FAILED" : "FINISHED";
     run.tags["rerun_of"] = *id;
     run.tags["verified"] = report.failed || report.interrupted ? "incomplete"

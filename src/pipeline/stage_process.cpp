@@ -411,4 +411,33 @@ Result<ProcessResult> run_stage_process(const ProcessOptions& options) {
     return result;
 }
 
+Result<StageOutcome> run_stage_command(const store::ObjectStore& objects, const StageCommand& stage) {
+    ProcessOptions process;
+    process.command = stage.command;
+    process.working_directory = stage.root;
+    process.extra_env = {{"MLO_RUN_ID", stage.run_id},
+                         {"MLO_STAGE", stage.stage},
+                         {"MLO_PARAMS", stage.params_file.string()},
+                         {"MLO_METRICS", stage.metrics_file.string()},
+                         {"MLO_PROJECT_ROOT", stage.root.string()}};
+    process.stop_requested = stage.stop_requested;
+    if (stage.on_output)
+        process.on_line = [&](const std::string& line, bool is_stderr) {
+            stage.on_output(stage.stage, line, is_stderr);
+        };
+    auto result = run_stage_process(process);
+    if (!result)
+        return fail(std::move(result).error().context("stage '" + stage.stage + "'"));
+    StageOutcome outcome;
+    outcome.process = std::move(*result);
+    // Logs are kept as objects; failing to store them does not change the stage's outcome.
+    if (!outcome.process.stdout_text.empty())
+        if (auto stored = objects.put_bytes(outcome.process.stdout_text))
+            outcome.stdout_log = stored->id;
+    if (!outcome.process.stderr_text.empty())
+        if (auto stored = objects.put_bytes(outcome.process.stderr_text))
+            outcome.stderr_log = stored->id;
+    return outcome;
+}
+
 } // namespace mlo::pipeline

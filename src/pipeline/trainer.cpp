@@ -30,6 +30,7 @@
 #include <mlo/runs/run_store.hpp>
 #include <mlo/store/lock_file.hpp>
 #include <mlo/store/tree_scanner.hpp>
+#include <mlo/util/clock.hpp>
 #include <mlo/util/file_io.hpp>
 #include <mutex>
 #include <set>
@@ -40,12 +41,6 @@ namespace mlo::pipeline {
 namespace fs = std::filesystem;
 
 namespace {
-
-int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // Hashes a dep or out as it is in the workspace; nullopt when it does not exist.
 Result<std::optional<LockedPath>> hash_path(core::Project& project, store::StatCache& cache,
@@ -310,36 +305,20 @@ Status Trainer::run_command(StageWork& work, const StageInputs& inputs) {
             fs::create_directories((m_project.root() / out).parent_path(), ec);
         }
     fs::path metrics_file = m_run_tmp / (stage.name + ".metrics.jsonl");
-    ProcessOptions process;
-    process.command = inputs.cmd;
-    process.working_directory = m_project.root();
-    process.extra_env = {{"MLO_RUN_ID", m_run_id},
-                         {"MLO_STAGE", stage.name},
-                         {"MLO_PARAMS", m_params_path.string()},
-                         {"MLO_METRICS", metrics_file.string()},
-                         {"MLO_PROJECT_ROOT", m_project.root().string()}};
-    process.stop_requested = m_options.stop_requested;
-    if (m_options.on_output)
-        process.on_line = [&](const std::string& line, bool is_stderr) {
-            m_options.on_output(stage.name, line, is_stderr);
-        };
-    auto result = run_stage_process(process);
-    if (!result)
-        return fail(std::move(result).error().context("stage '" + stage.name + "'"));
+    auto outcome = run_stage_command(m_project.objects(),
+                                     {m_run_id, stage.name, inputs.cmd, m_project.root(), m_params_path,
+                                      metrics_file, m_options.stop_requested, m_options.on_output});
+    if (!outcome)
+        return fail(std::move(outcome).error());
+    const ProcessResult* result = &outcome->process;
     auto& record = work.record;
     record.exit_code = result->exit_code;
     record.signal = result->signal;
     record.wall_seconds = result->wall_seconds;
     record.cpu_seconds = result->cpu_seconds;
     record.peak_rss_bytes = result->peak_rss_bytes;
-    for (auto [text, slot] : {std::pair{&result->stdout_text, &record.stdout_log},
-                              std::pair{&result->stderr_text, &record.stderr_log}}) {
-        if (text->empty())
-            continue;
-        auto stored = m_project.objects().put_bytes(*text);
-        if (stored)
-            *slot = stored->id;
-    }
+    record.stdout_log = outcome->stdout_log;
+    record.stderr_log = outcome->stderr_log;
     std::vector<size_t> bad_lines;
     auto step_text = util::read_file(metrics_file);
     std::optional<hash::ObjectId> step_object;
@@ -380,7 +359,7 @@ Status Trainer::execute_stage(StageWork& work) {
     const auto& stage = *work.config;
     auto& record = work.record;
     record.name = stage.name;
-    record.started_ns = now_ns();
+    record.started_ns = util::unix_time_ns();
     if (m_options.dry_run) {
         // Deps produced by a stage that would run are not known yet: this one runs too.
         for (const auto& up : m_dag->upstream(stage.name)) {
@@ -397,7 +376,7 @@ Status Trainer::execute_stage(StageWork& work) {
     if (!inputs) {
         record.status = "failed";
         record.reason = inputs.error().message;
-        record.ended_ns = now_ns();
+        record.ended_ns = util::unix_time_ns();
         event(stage.name, "failed: " + inputs.error().message);
         return {};
     }
@@ -430,7 +409,7 @@ Status Trainer::execute_stage(StageWork& work) {
                 work.file_metrics.insert(values->begin(), values->end());
         }
         work.ok = true;
-        record.ended_ns = now_ns();
+        record.ended_ns = util::unix_time_ns();
         event(stage.name, "up to date");
         return {};
     }
@@ -465,7 +444,7 @@ Status Trainer::execute_stage(StageWork& work) {
                         record.outs.push_back(to_path_id(out));
                 work.new_lock = std::move(entry);
                 work.ok = true;
-                record.ended_ns = now_ns();
+                record.ended_ns = util::unix_time_ns();
                 event(stage.name, "restored from the run cache (" + reason + ")");
                 return {};
             }
@@ -479,7 +458,7 @@ Status Trainer::execute_stage(StageWork& work) {
             for (const auto& out : *list)
                 record.outs.push_back(to_path_id(out));
     }
-    record.ended_ns = now_ns();
+    record.ended_ns = util::unix_time_ns();
     event(stage.name, record.status == "succeeded" ? fmt::format("succeeded in {:.2f}s", record.wall_seconds)
                                                    : record.status + ": " + record.reason);
     return {};
@@ -519,7 +498,7 @@ Result<TrainReport> Trainer::run() {
     }
 
     TrainReport report;
-    int64_t started = now_ns();
+    int64_t started = util::unix_time_ns();
     m_run_id = runs::new_run_id();
     // The code a run ran is the work tree as it was when the run started: read before -S rewrites
     // params.yaml (the run records overrides itself) and before stages write .gitignore entries,
@@ -660,7 +639,7 @@ Result<TrainReport> Trainer::run() {
     run.id = m_run_id;
     run.status = report.interrupted ? "KILLED" : report.failed ? "FAILED" : "FINISHED";
     run.started_ns = started;
-    run.ended_ns = now_ns();
+    run.ended_ns = util::unix_time_ns();
     capture_git_state(); // normally done already, before the first stage wrote anything
     run.git_commit = m_git.commit;
     run.git_branch = m_git.branch;
@@ -680,16 +659,7 @@ Result<TrainReport> Trainer::run() {
             run.metrics[key] = value;
         run.step_metrics.insert(run.step_metrics.end(), work.step_metrics.begin(), work.step_metrics.end());
     }
-    // Keys no metrics file gave take their last step value.
-    std::map<std::string, std::pair<int64_t, double>> last_step;
-    for (const auto& step : run.step_metrics) {
-        auto it = last_step.find(step.key);
-        if (it == last_step.end() || step.step >= it->second.first)
-            last_step[step.key] = {step.step, step.value};
-    }
-    for (const auto& [key, value] : last_step)
-        if (!run.metrics.count(key))
-            run.metrics[key] = value.second;
+    add_last_step_values(run.metrics, run.step_metrics);
     run.environment = capture_environment(commands);
     auto run_store = runs::RunStore::open(m_project.objects(), m_project.mlo_dir());
     if (!run_store)

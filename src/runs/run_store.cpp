@@ -129,15 +129,19 @@ struct RunStore::Impl {
         return {};
     }
 
-    Status insert(const RunRecord& run, const hash::ObjectId& object) {
-        Statement remove_run(db, "DELETE FROM runs WHERE id = ?1");
-        Statement remove_params(db, "DELETE FROM run_params WHERE run_id = ?1");
-        Statement remove_metrics(db, "DELETE FROM run_metrics WHERE run_id = ?1");
-        Statement remove_tags(db, "DELETE FROM run_tags WHERE run_id = ?1");
-        for (auto* statement : {&remove_run, &remove_params, &remove_metrics, &remove_tags}) {
-            statement->bind(1, run.id);
-            statement->step();
+    // Drops a run from every table of the index (the caller holds a transaction).
+    void remove(const std::string& id) {
+        for (const char* sql :
+             {"DELETE FROM runs WHERE id = ?1", "DELETE FROM run_params WHERE run_id = ?1",
+              "DELETE FROM run_metrics WHERE run_id = ?1", "DELETE FROM run_tags WHERE run_id = ?1"}) {
+            Statement statement(db, sql);
+            statement.bind(1, id);
+            statement.step();
         }
+    }
+
+    Status insert(const RunRecord& run, const hash::ObjectId& object) {
+        remove(run.id);
         Statement add(db, "INSERT INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
         if (!add)
             return fail(sqlite_error(db, "run index"));
@@ -248,15 +252,8 @@ Status RunStore::ensure_index() {
     if (missing.empty() && stale.empty())
         return {};
     MLO_TRY(m_impl->exec("BEGIN IMMEDIATE"));
-    for (const auto& id : stale) {
-        for (const char* table : {"runs", "run_params", "run_metrics", "run_tags"}) {
-            Statement remove(m_impl->db,
-                             std::string("DELETE FROM ") + table +
-                                 (std::string(table) == "runs" ? " WHERE id = ?1" : " WHERE run_id = ?1"));
-            remove.bind(1, id);
-            remove.step();
-        }
-    }
+    for (const auto& id : stale)
+        m_impl->remove(id);
     for (const auto& id : missing) {
         auto object = read_ref(m_impl->refs_dir / id);
         if (!object)

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <mlo/store/stat_cache.hpp>
+#include <mlo/util/clock.hpp>
 #include <mlo/util/sqlite_db.hpp>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -37,14 +38,6 @@ FileStat file_stat_from(const struct stat& st) {
     out.executable = (st.st_mode & S_IXUSR) != 0;
     return out;
 }
-
-namespace {
-int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-} // namespace
 
 struct StatCache::Db {
     sqlite3* handle = nullptr;
@@ -124,7 +117,7 @@ Status StatCache::flush() {
         return {};
     // Recorded at flush time, which is after every recorded file was read: the later the stamp,
     // the more entries count as racy, never fewer.
-    int64_t recorded = now_ns();
+    int64_t recorded = util::unix_time_ns();
     sqlite3* db = m_db->handle;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
         return fail(ErrorCode::internal, std::string("writing the stat cache: ") + sqlite3_errmsg(db));

@@ -24,4 +24,7 @@ std::vector<runs::StepMetric> read_step_metrics(const std::filesystem::path& pat
 std::vector<runs::StepMetric> parse_step_metrics(const std::string& text, const std::string& stage,
                                                  std::vector<size_t>& bad_lines);
 
+// Gives every step-metric key that `metrics` lacks (metrics files win) the value of its last step.
+void add_last_step_values(std::map<std::string, double>& metrics, const std::vector<runs::StepMetric>& steps);
+
 } // namespace mlo::pipeline

@@ -5,7 +5,10 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mlo/hash/object_id.hpp>
+#include <mlo/store/object_store.hpp>
 #include <mlo/util/error.hpp>
+#include <optional>
 #include <string>
 
 namespace mlo::pipeline {
@@ -51,5 +54,28 @@ struct ProcessOptions {
 // and writes to its outputs after they are hashed. Several calls may run at once from different
 // threads.
 Result<ProcessResult> run_stage_process(const ProcessOptions& options);
+
+// A stage command as `mlo train` and `--rerun` run it.
+struct StageCommand {
+    std::string run_id;
+    std::string stage;
+    std::string command;
+    std::filesystem::path root;         // the project (or the rerun's scratch copy): working directory
+    std::filesystem::path params_file;  // MLO_PARAMS
+    std::filesystem::path metrics_file; // MLO_METRICS: where the stage appends step metrics
+    const std::atomic<bool>* stop_requested = nullptr;
+    std::function<void(const std::string& stage, const std::string& line, bool is_stderr)> on_output;
+};
+
+// Where a stage's outcome goes: the fields of runs::StageRun this fills, kept apart so that this
+// layer needs no run records.
+struct StageOutcome {
+    ProcessResult process;
+    std::optional<hash::ObjectId> stdout_log, stderr_log; // the output stored as objects (if any)
+};
+
+// Runs a stage command with MLO_RUN_ID, MLO_STAGE, MLO_PARAMS, MLO_METRICS and MLO_PROJECT_ROOT set
+// and stores what it printed in `objects`.
+Result<StageOutcome> run_stage_command(const store::ObjectStore& objects, const StageCommand& stage);
 
 } // namespace mlo::pipeline
