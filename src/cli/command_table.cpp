@@ -11,6 +11,9 @@ std::unique_ptr<Command> make_gc_command();
 std::unique_ptr<Command> make_fsck_command();
 std::unique_ptr<Command> make_train_command();
 std::unique_ptr<Command> make_runs_command();
+std::unique_ptr<Command> make_register_command();
+std::unique_ptr<Command> make_keys_command();
+std::unique_ptr<Command> make_audit_command();
 std::unique_ptr<Command> make_help_command();
 
 const std::vector<CommandSpec>& command_table() {
@@ -29,6 +32,11 @@ const std::vector<CommandSpec>& command_table() {
         {"train", "Run the pipeline: skip what is unchanged, record a run", Needs::project,
          make_train_command},
         {"runs", "List, show, compare and diff recorded runs", Needs::project, make_runs_command},
+        {"register", "Register model versions; promote, verify and fetch them", Needs::project,
+         make_register_command},
+        {"keys", "Create and list Ed25519 signing keys", Needs::nothing, make_keys_command},
+        {"audit", "Show and verify the tamper-evident record of registry events", Needs::project,
+         make_audit_command},
         {"help", "Show help for a command", Needs::nothing, make_help_command},
     };
     return k_commands;

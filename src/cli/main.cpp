@@ -72,6 +72,12 @@ std::optional<Error> check_command_words(int argc, char** argv, const std::vecto
         while (position < argc && std::string_view(argv[position]) != word)
             ++position;
         const char* next = next_word(argc, argv, position);
+        // A command that also takes a positional (`mlo register MODEL`) only flags a word that
+        // looks like a misspelt subcommand; any other word is its argument.
+        bool takes_positional =
+            !sub->get_options([](const CLI::Option* option) { return option->get_positional(); }).empty();
+        if (next != nullptr && takes_positional && util::closest_match(next, children).empty())
+            continue;
         if (next != nullptr && std::find(children.begin(), children.end(), next) == children.end())
             return Error{ErrorCode::usage,
                          fmt::format("'{}' is not a subcommand of 'mlo {}'{}", next, word,

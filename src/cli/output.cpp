@@ -132,4 +132,24 @@ std::string error_code_name(ErrorCode code) {
     return "internal";
 }
 
+// Prints rows as aligned columns.
+void print_table(const Output& out, const std::vector<std::vector<std::string>>& rows,
+                 const std::vector<bool>& highlight) {
+    std::vector<size_t> widths;
+    for (const auto& row : rows)
+        for (size_t i = 0; i < row.size(); ++i) {
+            if (widths.size() <= i)
+                widths.push_back(0);
+            widths[i] = std::max(widths[i], row[i].size());
+        }
+    for (size_t r = 0; r < rows.size(); ++r) {
+        std::string line;
+        for (size_t i = 0; i < rows[r].size(); ++i)
+            line +=
+                (i ? "  " : "") + fmt::format("{:<{}}", rows[r][i], i + 1 < rows[r].size() ? widths[i] : 0);
+        bool marked = r < highlight.size() && highlight[r];
+        out.line(marked ? out.paint(line, Output::Color::yellow) : line);
+    }
+}
+
 } // namespace mlo::cli

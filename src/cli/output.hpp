@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mlo::cli {
 
@@ -47,6 +48,10 @@ class Output {
     bool m_json, m_quiet, m_verbose;
     bool m_color_stdout, m_color_stderr, m_stderr_tty;
 };
+
+// Prints rows as aligned columns on stdout; rows whose `highlight` is true are painted yellow.
+void print_table(const Output& out, const std::vector<std::vector<std::string>>& rows,
+                 const std::vector<bool>& highlight = {});
 
 // SPEC.md section 3: the one place error codes become exit codes.
 int exit_code_for(ErrorCode code);

@@ -38,6 +38,8 @@ const Names k_registry_keys = {"stages"};
 const Names k_monitor_keys = {"model",       "reference", "target",  "prediction", "features", "drift",
                               "performance", "on_fail",   "binning", "labels",     "current"};
 const Names k_access_keys = {"keys", "rules"};
+const Names k_rule_keys = {"action", "stage", "signers", "min"};
+const Names k_actions = {"register", "promote", "demote", "deprecate", "deploy"};
 
 bool is_alnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -145,6 +147,10 @@ class Validator {
     void signature(const Entry& entry, const std::string& where);
     void registry(const Entry& entry);
     YAML::Node deploy(const Entry& entry);
+    void access(const Entry& entry);
+    void access_keys(const Entry& entry);
+    void access_rule(const YAML::Node& node);
+    void check_rule_references();
     YAML::Node keyed_section(const Entry& entry, const Names& allowed);
 
     Config& m_config;
@@ -293,9 +299,10 @@ void Validator::validate(const YAML::Node& root) {
         } else if (key == "monitor") {
             m_config.monitor = keyed_section(entry, k_monitor_keys);
         } else if (key == "access") {
-            m_config.access = keyed_section(entry, k_access_keys);
+            access(entry);
         }
     }
+    check_rule_references();
     if (!has_project)
         report(0, "missing required key 'project'", "start mlo.yaml with `project: <name>`");
     if (default_remote) {
@@ -580,6 +587,119 @@ YAML::Node Validator::deploy(const Entry& entry) {
     return entry.value;
 }
 
+// access: {keys: {signer: "ed25519:<base64>"}, rules: [{action, stage, signers, min}]}. The key
+// text itself is checked by the registry, which knows the key format; here only the shape.
+void Validator::access(const Entry& entry) {
+    if (!expect_map(entry, "access", true))
+        return;
+    for (const auto& item : known_entries(entry.value, "access", k_access_keys)) {
+        if (item.key == "keys") {
+            access_keys(item);
+        } else if (!item.value.IsNull()) {
+            if (!item.value.IsSequence()) {
+                report(value_line(item),
+                       "access.rules: must be a list of rules, not " + util::yaml_describe(item.value));
+                continue;
+            }
+            for (const auto& rule : item.value)
+                access_rule(rule);
+        }
+    }
+}
+
+void Validator::access_keys(const Entry& entry) {
+    if (!expect_map(entry, "access.keys", true))
+        return;
+    for (const auto& key : entries(entry.value, "access.keys")) {
+        // Signer ids appear in tag messages as one word, so they share the key file names' grammar.
+        if (!valid_name(key.key, "._@+-")) {
+            report(util::yaml_line(key.key_node), "access.keys: '" + key.key + "' is not a valid signer id",
+                   "use an email-like id of letters, digits and '._@+-'");
+            continue;
+        }
+        if (auto text = string_value(key, "access.keys." + key.key)) {
+            if (text->rfind("ed25519:", 0) != 0) {
+                report(value_line(key), "access.keys." + key.key + ": must be \"ed25519:<base64>\"",
+                       "print your public key line with `mlo keys list`");
+                continue;
+            }
+            m_config.access.keys[key.key] = *text;
+        }
+    }
+}
+
+void Validator::access_rule(const YAML::Node& node) {
+    if (!node.IsMap()) {
+        report(util::yaml_line(node), "access.rules: entries must be maps like {action: promote, stage: "
+                                      "production, signers: [alice@example.com], min: 1}, not " +
+                                          util::yaml_describe(node));
+        return;
+    }
+    AccessRule rule;
+    rule.line = util::yaml_line(node);
+    bool has_action = false;
+    bool has_min = false;
+    for (const auto& item : known_entries(node, "access.rules", k_rule_keys)) {
+        std::string where = "access.rules." + item.key;
+        if (item.key == "action") {
+            has_action = true;
+            if (auto action = string_value(item, where)) {
+                if (std::find(k_actions.begin(), k_actions.end(), *action) == k_actions.end())
+                    report(value_line(item),
+                           where + ": unknown action '" + *action + "'" +
+                               util::did_you_mean(*action, k_actions),
+                           "actions: " + join(k_actions));
+                else
+                    rule.action = *action;
+            }
+        } else if (item.key == "stage") {
+            if (auto stage = string_value(item, where))
+                rule.stage = *stage;
+        } else if (item.key == "signers") {
+            for (auto& signer : string_list(item, where))
+                rule.signers.push_back(std::move(signer.value));
+        } else {
+            int min = 0;
+            has_min = true;
+            if (!item.value.IsScalar() || !YAML::convert<int>::decode(item.value, min) || min < 1)
+                report(value_line(item), where + ": must be a whole number of at least 1, not " +
+                                             util::yaml_describe(item.value));
+            else
+                rule.min = min;
+        }
+    }
+    if (!has_action)
+        report(rule.line, "access.rules: a rule is missing required key 'action'",
+               "actions: " + join(k_actions));
+    if (has_min && !rule.signers.empty() && static_cast<size_t>(rule.min) > rule.signers.size())
+        report(rule.line, "access.rules: min " + std::to_string(rule.min) + " is more than the " +
+                              std::to_string(rule.signers.size()) + " signers listed");
+    if (!rule.action.empty())
+        m_config.access.rules.push_back(std::move(rule));
+}
+
+// Rules name stages and signers defined in other sections, which may come later in the file.
+void Validator::check_rule_references() {
+    Names signer_ids;
+    for (const auto& [id, key] : m_config.access.keys)
+        signer_ids.push_back(id);
+    const Names& stages = m_config.registry_stages;
+    for (const auto& rule : m_config.access.rules) {
+        if (!rule.stage.empty() && rule.stage != "*" &&
+            std::find(stages.begin(), stages.end(), rule.stage) == stages.end())
+            report(rule.line,
+                   "access.rules: stage '" + rule.stage + "' is not in registry.stages" +
+                       util::did_you_mean(rule.stage, stages),
+                   stages.empty() ? "list it under `registry: {stages: [...]}`" : "stages: " + join(stages));
+        for (const auto& signer : rule.signers)
+            if (m_config.access.keys.count(signer) == 0)
+                report(rule.line,
+                       "access.rules: signer '" + signer + "' has no key in access.keys" +
+                           util::did_you_mean(signer, signer_ids),
+                       "add its public key line (from `mlo keys generate`) under `access.keys`");
+    }
+}
+
 YAML::Node Validator::keyed_section(const Entry& entry, const Names& allowed) {
     if (!expect_map(entry, entry.key, true))
         return {};
@@ -588,6 +708,10 @@ YAML::Node Validator::keyed_section(const Entry& entry, const Names& allowed) {
 }
 
 } // namespace
+
+const std::vector<std::string>& access_actions() {
+    return k_actions;
+}
 
 Result<Config> parse_config(const std::string& text, const std::string& source) {
     try {

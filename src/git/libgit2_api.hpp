@@ -4,7 +4,8 @@
 // needs (krb5, mbedtls, libssh2, pcre2...) cost the dynamic loader about 2.5 ms at every start,
 // and most mlo commands never touch git. Every libgit2 function mlo calls is listed here once;
 // repository.cpp calls them through the table, so a function missing from the list is a
-// compile error, never a run-time surprise.
+// compile error, never a run-time surprise. git_libgit2_opts is called only by the unit tests, to point
+// libgit2's global and system config lookup at a test directory (libgit2 reads HOME once, at init).
 
 #include <git2.h>
 #include <mlo/util/error.hpp>
@@ -23,6 +24,8 @@ namespace mlo::git::detail {
     X(git_commit_free) \
     X(git_commit_id) \
     X(git_commit_tree) \
+    X(git_config_free) \
+    X(git_config_get_string) \
     X(git_diff_free) \
     X(git_diff_get_delta) \
     X(git_diff_num_deltas) \
@@ -31,16 +34,20 @@ namespace mlo::git::detail {
     X(git_error_clear) \
     X(git_error_last) \
     X(git_libgit2_init) \
+    X(git_libgit2_opts) \
     X(git_object_free) \
     X(git_object_id) \
     X(git_object_lookup) \
     X(git_object_peel) \
+    X(git_object_type) \
+    X(git_oid_fromstr) \
     X(git_oid_tostr) \
     X(git_patch_free) \
     X(git_patch_from_diff) \
     X(git_patch_to_buf) \
     X(git_reference_free) \
     X(git_reference_iterator_free) \
+    X(git_reference_iterator_glob_new) \
     X(git_reference_iterator_new) \
     X(git_reference_lookup) \
     X(git_reference_name) \
@@ -49,6 +56,8 @@ namespace mlo::git::detail {
     X(git_reference_shorthand) \
     X(git_reference_symbolic_target) \
     X(git_reference_target) \
+    X(git_repository_commondir) \
+    X(git_repository_config_snapshot) \
     X(git_repository_discover) \
     X(git_repository_free) \
     X(git_repository_head) \
@@ -65,11 +74,19 @@ namespace mlo::git::detail {
     X(git_revwalk_next) \
     X(git_revwalk_push) \
     X(git_revwalk_push_head) \
+    X(git_revwalk_simplify_first_parent) \
+    X(git_signature_free) \
+    X(git_signature_new) \
+    X(git_signature_now) \
     X(git_status_byindex) \
     X(git_status_list_entrycount) \
     X(git_status_list_free) \
     X(git_status_list_new) \
     X(git_status_options_init) \
+    X(git_tag_create) \
+    X(git_tag_message) \
+    X(git_tag_name_is_valid) \
+    X(git_tag_tagger) \
     X(git_tree_entry_bypath) \
     X(git_tree_entry_filemode) \
     X(git_tree_entry_free) \

@@ -29,6 +29,8 @@
 #define git_commit_free (::mlo::git::detail::libgit2().git_commit_free)
 #define git_commit_id (::mlo::git::detail::libgit2().git_commit_id)
 #define git_commit_tree (::mlo::git::detail::libgit2().git_commit_tree)
+#define git_config_free (::mlo::git::detail::libgit2().git_config_free)
+#define git_config_get_string (::mlo::git::detail::libgit2().git_config_get_string)
 #define git_diff_free (::mlo::git::detail::libgit2().git_diff_free)
 #define git_diff_get_delta (::mlo::git::detail::libgit2().git_diff_get_delta)
 #define git_diff_num_deltas (::mlo::git::detail::libgit2().git_diff_num_deltas)
@@ -41,12 +43,15 @@
 #define git_object_id (::mlo::git::detail::libgit2().git_object_id)
 #define git_object_lookup (::mlo::git::detail::libgit2().git_object_lookup)
 #define git_object_peel (::mlo::git::detail::libgit2().git_object_peel)
+#define git_object_type (::mlo::git::detail::libgit2().git_object_type)
+#define git_oid_fromstr (::mlo::git::detail::libgit2().git_oid_fromstr)
 #define git_oid_tostr (::mlo::git::detail::libgit2().git_oid_tostr)
 #define git_patch_free (::mlo::git::detail::libgit2().git_patch_free)
 #define git_patch_from_diff (::mlo::git::detail::libgit2().git_patch_from_diff)
 #define git_patch_to_buf (::mlo::git::detail::libgit2().git_patch_to_buf)
 #define git_reference_free (::mlo::git::detail::libgit2().git_reference_free)
 #define git_reference_iterator_free (::mlo::git::detail::libgit2().git_reference_iterator_free)
+#define git_reference_iterator_glob_new (::mlo::git::detail::libgit2().git_reference_iterator_glob_new)
 #define git_reference_iterator_new (::mlo::git::detail::libgit2().git_reference_iterator_new)
 #define git_reference_lookup (::mlo::git::detail::libgit2().git_reference_lookup)
 #define git_reference_name (::mlo::git::detail::libgit2().git_reference_name)
@@ -55,6 +60,8 @@
 #define git_reference_shorthand (::mlo::git::detail::libgit2().git_reference_shorthand)
 #define git_reference_symbolic_target (::mlo::git::detail::libgit2().git_reference_symbolic_target)
 #define git_reference_target (::mlo::git::detail::libgit2().git_reference_target)
+#define git_repository_commondir (::mlo::git::detail::libgit2().git_repository_commondir)
+#define git_repository_config_snapshot (::mlo::git::detail::libgit2().git_repository_config_snapshot)
 #define git_repository_discover (::mlo::git::detail::libgit2().git_repository_discover)
 #define git_repository_free (::mlo::git::detail::libgit2().git_repository_free)
 #define git_repository_head (::mlo::git::detail::libgit2().git_repository_head)
@@ -71,11 +78,19 @@
 #define git_revwalk_next (::mlo::git::detail::libgit2().git_revwalk_next)
 #define git_revwalk_push (::mlo::git::detail::libgit2().git_revwalk_push)
 #define git_revwalk_push_head (::mlo::git::detail::libgit2().git_revwalk_push_head)
+#define git_revwalk_simplify_first_parent (::mlo::git::detail::libgit2().git_revwalk_simplify_first_parent)
+#define git_signature_free (::mlo::git::detail::libgit2().git_signature_free)
+#define git_signature_new (::mlo::git::detail::libgit2().git_signature_new)
+#define git_signature_now (::mlo::git::detail::libgit2().git_signature_now)
 #define git_status_byindex (::mlo::git::detail::libgit2().git_status_byindex)
 #define git_status_list_entrycount (::mlo::git::detail::libgit2().git_status_list_entrycount)
 #define git_status_list_free (::mlo::git::detail::libgit2().git_status_list_free)
 #define git_status_list_new (::mlo::git::detail::libgit2().git_status_list_new)
 #define git_status_options_init (::mlo::git::detail::libgit2().git_status_options_init)
+#define git_tag_create (::mlo::git::detail::libgit2().git_tag_create)
+#define git_tag_message (::mlo::git::detail::libgit2().git_tag_message)
+#define git_tag_name_is_valid (::mlo::git::detail::libgit2().git_tag_name_is_valid)
+#define git_tag_tagger (::mlo::git::detail::libgit2().git_tag_tagger)
 #define git_tree_entry_bypath (::mlo::git::detail::libgit2().git_tree_entry_bypath)
 #define git_tree_entry_filemode (::mlo::git::detail::libgit2().git_tree_entry_filemode)
 #define git_tree_entry_free (::mlo::git::detail::libgit2().git_tree_entry_free)
@@ -106,6 +121,8 @@ struct Deleter {
     void operator()(git_revwalk* object) const noexcept { git_revwalk_free(object); }
     void operator()(git_status_list* object) const noexcept { git_status_list_free(object); }
     void operator()(git_diff* object) const noexcept { git_diff_free(object); }
+    void operator()(git_signature* object) const noexcept { git_signature_free(object); }
+    void operator()(git_config* object) const noexcept { git_config_free(object); }
 };
 
 using RepositoryPtr = std::unique_ptr<git_repository, Deleter>;
@@ -119,6 +136,8 @@ using BlobPtr = std::unique_ptr<git_blob, Deleter>;
 using RevwalkPtr = std::unique_ptr<git_revwalk, Deleter>;
 using StatusListPtr = std::unique_ptr<git_status_list, Deleter>;
 using DiffPtr = std::unique_ptr<git_diff, Deleter>;
+using SignaturePtr = std::unique_ptr<git_signature, Deleter>;
+using ConfigPtr = std::unique_ptr<git_config, Deleter>;
 
 // libgit2's message for the call that just failed, prefixed with what we were doing.
 Error libgit2_error(const std::string& what, ErrorCode code = ErrorCode::internal) {
@@ -182,6 +201,20 @@ struct Repository::Impl {
         if (git_commit_tree(&tree, commit->get()) < 0)
             return fail(libgit2_error("reading the tree of '" + rev + "'"));
         return TreePtr(tree);
+    }
+
+    // The diff between the trees of two commits.
+    Result<DiffPtr> diff_trees(const std::string& old_commit, const std::string& new_commit) const {
+        auto old_tree = commit_tree(old_commit);
+        if (!old_tree)
+            return fail(std::move(old_tree).error());
+        auto new_tree = commit_tree(new_commit);
+        if (!new_tree)
+            return fail(std::move(new_tree).error());
+        git_diff* raw = nullptr;
+        if (git_diff_tree_to_tree(&raw, repo.get(), old_tree->get(), new_tree->get(), nullptr) < 0)
+            return fail(libgit2_error("diffing " + old_commit + " and " + new_commit));
+        return DiffPtr(raw);
     }
 
     Result<std::string> read_blob(const git_oid* id, const std::string& path) const {
@@ -380,6 +413,26 @@ Repository::files_at(const std::string& rev, const std::function<bool(const std:
     return files;
 }
 
+Result<std::vector<std::string>> Repository::first_parent_history(size_t limit) const {
+    std::vector<std::string> commits;
+    if (git_repository_head_unborn(m_impl->repo.get()) == 1)
+        return commits;
+    git_revwalk* raw_walk = nullptr;
+    if (git_revwalk_new(&raw_walk, m_impl->repo.get()) < 0)
+        return fail(libgit2_error("walking commits"));
+    RevwalkPtr walk(raw_walk);
+    if (git_revwalk_push_head(walk.get()) < 0 || git_revwalk_simplify_first_parent(walk.get()) < 0)
+        return fail(libgit2_error("walking the history of HEAD"));
+    git_oid oid;
+    while (commits.size() < limit && git_revwalk_next(&oid, walk.get()) == 0) {
+        char hex[GIT_OID_HEXSZ + 1];
+        git_oid_tostr(hex, sizeof hex, &oid);
+        commits.emplace_back(hex);
+    }
+    git_error_clear();
+    return commits;
+}
+
 Result<std::vector<std::string>> Repository::all_reachable_commits() const {
     git_repository* repo = m_impl->repo.get();
     git_revwalk* raw_walk = nullptr;
@@ -470,6 +523,30 @@ Result<bool> Repository::is_dirty() const {
     return false;
 }
 
+// The patch text of every delta of `diff` whose path is not in `exclude`, in libgit2's format
+// (the same for a work-tree and a tree-to-tree diff of the same change, so their hashes compare).
+static Result<std::string> patch_text(git_diff* diff, const std::vector<std::string>& exclude) {
+    std::string text;
+    size_t count = git_diff_num_deltas(diff);
+    for (size_t i = 0; i < count; ++i) {
+        const git_diff_delta* delta = git_diff_get_delta(diff, i);
+        const char* path = delta->new_file.path != nullptr ? delta->new_file.path : delta->old_file.path;
+        if (path != nullptr && std::find(exclude.begin(), exclude.end(), path) != exclude.end())
+            continue;
+        git_patch* patch = nullptr;
+        if (git_patch_from_diff(&patch, diff, i) < 0)
+            return fail(libgit2_error("formatting a diff"));
+        git_buf buffer = GIT_BUF_INIT;
+        int rc = patch != nullptr ? git_patch_to_buf(&buffer, patch) : 0;
+        git_patch_free(patch);
+        if (rc < 0)
+            return fail(libgit2_error("formatting a diff"));
+        text.append(buffer.ptr != nullptr ? buffer.ptr : "", buffer.size);
+        git_buf_dispose(&buffer);
+    }
+    return text;
+}
+
 Result<std::string> Repository::diff_against_head(const std::vector<std::string>& exclude) const {
     TreePtr head_tree;
     if (git_repository_head_unborn(m_impl->repo.get()) != 1) {
@@ -485,47 +562,26 @@ Result<std::string> Repository::diff_against_head(const std::vector<std::string>
     if (git_diff_tree_to_workdir_with_index(&raw, m_impl->repo.get(), head_tree.get(), nullptr) < 0)
         return fail(libgit2_error("diffing the work tree against HEAD"));
     DiffPtr diff(raw);
-    std::string text;
-    size_t count = git_diff_num_deltas(diff.get());
-    for (size_t i = 0; i < count; ++i) {
-        const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
-        const char* path = delta->new_file.path != nullptr ? delta->new_file.path : delta->old_file.path;
-        if (path != nullptr && std::find(exclude.begin(), exclude.end(), path) != exclude.end())
-            continue;
-        git_patch* patch = nullptr;
-        if (git_patch_from_diff(&patch, diff.get(), i) < 0)
-            return fail(libgit2_error("formatting the work tree diff"));
-        git_buf buffer = GIT_BUF_INIT;
-        int rc = patch != nullptr ? git_patch_to_buf(&buffer, patch) : 0;
-        git_patch_free(patch);
-        if (rc < 0)
-            return fail(libgit2_error("formatting the work tree diff"));
-        text.append(buffer.ptr != nullptr ? buffer.ptr : "", buffer.size);
-        git_buf_dispose(&buffer);
-    }
-    return text;
+    return patch_text(diff.get(), exclude);
+}
+
+Result<std::string> Repository::diff_commits(const std::string& old_commit, const std::string& new_commit,
+                                             const std::vector<std::string>& exclude) const {
+    auto diff = m_impl->diff_trees(old_commit, new_commit);
+    if (!diff)
+        return fail(std::move(diff).error());
+    return patch_text(diff->get(), exclude);
 }
 
 Result<std::vector<std::string>> Repository::changed_files(const std::string& old_commit,
                                                            const std::string& new_commit) const {
-    std::vector<TreePtr> trees;
-    for (const auto* rev : {&old_commit, &new_commit}) {
-        auto commit = m_impl->lookup_commit(*rev);
-        if (!commit)
-            return fail(std::move(commit).error());
-        git_tree* raw_tree = nullptr;
-        if (git_commit_tree(&raw_tree, commit->get()) < 0)
-            return fail(libgit2_error("reading the tree of " + *rev));
-        trees.emplace_back(raw_tree);
-    }
-    git_diff* raw = nullptr;
-    if (git_diff_tree_to_tree(&raw, m_impl->repo.get(), trees[0].get(), trees[1].get(), nullptr) < 0)
-        return fail(libgit2_error("diffing " + old_commit + " and " + new_commit));
-    DiffPtr diff(raw);
+    auto diff = m_impl->diff_trees(old_commit, new_commit);
+    if (!diff)
+        return fail(std::move(diff).error());
     std::vector<std::string> paths;
-    size_t count = git_diff_num_deltas(diff.get());
+    size_t count = git_diff_num_deltas(diff->get());
     for (size_t i = 0; i < count; ++i) {
-        const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
+        const git_diff_delta* delta = git_diff_get_delta(diff->get(), i);
         paths.emplace_back(delta->new_file.path != nullptr ? delta->new_file.path : delta->old_file.path);
     }
     return paths;
@@ -547,6 +603,240 @@ Status Repository::export_tree(const std::string& rev, const fs::path& dest) con
         0)
         return fail(libgit2_error("writing the files of " + rev + " to " + target));
     return {};
+}
+
+// ---- Tags ----
+//
+// The model registry stores versions as annotated tags (GTO's convention: "churn-clf@v1.2.0",
+// "churn-clf#production#3"), so tags are created here and never moved: git_tag_create with force = 0
+// takes the ref's lock file exclusively and refuses an existing name, so two processes tagging the same
+// name at once cannot both win.
+
+namespace {
+
+constexpr std::string_view k_tags_prefix = "refs/tags/";
+constexpr const char* k_tag_name_hint = "tag names follow git's ref name rules (see git check-ref-format)";
+
+} // namespace
+
+fs::path Repository::common_dir() const {
+    // libgit2 returns the directory with a trailing '/', as for the work tree.
+    std::string dir = git_repository_commondir(m_impl->repo.get());
+    while (dir.size() > 1 && dir.back() == '/')
+        dir.pop_back();
+    return fs::path(dir);
+}
+
+Result<std::vector<TagRef>> Repository::tag_refs() const {
+    git_reference_iterator* raw_iter = nullptr;
+    // libgit2 matches the glob without treating '/' specially, so "refs/tags/*" also lists "refs/tags/a/b".
+    if (git_reference_iterator_glob_new(&raw_iter, m_impl->repo.get(), "refs/tags/*") < 0)
+        return fail(libgit2_error("listing tags"));
+    ReferenceIteratorPtr iter(raw_iter);
+    std::vector<TagRef> tags;
+    for (;;) {
+        git_reference* raw_ref = nullptr;
+        int rc = git_reference_next(&raw_ref, iter.get());
+        if (rc == GIT_ITEROVER)
+            break;
+        if (rc < 0)
+            return fail(libgit2_error("listing tags"));
+        ReferencePtr ref(raw_ref);
+        const git_oid* target = git_reference_target(ref.get());
+        if (target == nullptr)
+            continue; // a symbolic ref under refs/tags is not a tag
+        std::string_view name = git_reference_name(ref.get());
+        name.remove_prefix(std::min(name.size(), k_tags_prefix.size()));
+        tags.push_back(TagRef{std::string(name), to_hex(target)});
+    }
+    std::sort(tags.begin(), tags.end(), [](const TagRef& a, const TagRef& b) { return a.name < b.name; });
+    return tags;
+}
+
+Result<TagInfo> Repository::read_tag(const std::string& name) const {
+    std::string ref_name = std::string(k_tags_prefix) + name;
+    git_reference* raw = nullptr;
+    if (int rc = git_reference_lookup(&raw, m_impl->repo.get(), ref_name.c_str()); rc < 0) {
+        if (rc == GIT_ENOTFOUND) {
+            git_error_clear();
+            return fail(ErrorCode::input, "no tag '" + name + "'");
+        }
+        if (rc == GIT_EINVALIDSPEC) {
+            git_error_clear();
+            return fail(ErrorCode::input, "invalid tag name '" + name + "'", k_tag_name_hint);
+        }
+        return fail(libgit2_error("reading tag '" + name + "'"));
+    }
+    ReferencePtr ref(raw);
+    git_reference* raw_resolved = nullptr;
+    if (git_reference_resolve(&raw_resolved, ref.get()) < 0)
+        return fail(libgit2_error("reading tag '" + name + "'", ErrorCode::input));
+    ReferencePtr resolved(raw_resolved);
+    return read_tag(TagRef{name, to_hex(git_reference_target(resolved.get()))});
+}
+
+Result<TagInfo> Repository::read_tag(const TagRef& ref) const {
+    git_oid id{};
+    if (ref.oid.size() != GIT_OID_HEXSZ || git_oid_fromstr(&id, ref.oid.c_str()) < 0) {
+        git_error_clear();
+        return fail(ErrorCode::input, "tag '" + ref.name + "': malformed object id '" + ref.oid + "'");
+    }
+    git_object* raw = nullptr;
+    if (int rc = git_object_lookup(&raw, m_impl->repo.get(), &id, GIT_OBJECT_ANY); rc < 0) {
+        auto code = rc == GIT_ENOTFOUND ? ErrorCode::input : ErrorCode::internal;
+        return fail(libgit2_error("reading tag '" + ref.name + "'", code));
+    }
+    ObjectPtr object(raw);
+
+    TagInfo info;
+    info.name = ref.name;
+    info.tag_oid = to_hex(git_object_id(object.get()));
+    if (git_object_type(object.get()) == GIT_OBJECT_TAG) {
+        // A git_object of type tag is a git_tag (libgit2's objects share one header).
+        const auto* tag = reinterpret_cast<const git_tag*>(object.get());
+        info.annotated = true;
+        // Very old tag objects have no tagger line.
+        if (const git_signature* tagger = git_tag_tagger(tag); tagger != nullptr) {
+            info.tagger_name = tagger->name != nullptr ? tagger->name : "";
+            info.tagger_email = tagger->email != nullptr ? tagger->email : "";
+            info.time = static_cast<int64_t>(tagger->when.time);
+            info.offset_minutes = tagger->when.offset;
+        }
+        if (const char* message = git_tag_message(tag); message != nullptr)
+            info.message = message;
+    }
+
+    git_object* raw_commit = nullptr;
+    if (int rc = git_object_peel(&raw_commit, object.get(), GIT_OBJECT_COMMIT); rc < 0) {
+        if (rc == GIT_EPEEL || rc == GIT_EINVALIDSPEC) {
+            git_error_clear();
+            return fail(ErrorCode::input, "tag '" + ref.name + "' does not point at a commit");
+        }
+        auto code = rc == GIT_ENOTFOUND ? ErrorCode::input : ErrorCode::internal;
+        return fail(libgit2_error("reading the commit of tag '" + ref.name + "'", code));
+    }
+    ObjectPtr commit(raw_commit);
+    info.target_oid = to_hex(git_object_id(commit.get()));
+    return info;
+}
+
+namespace {
+
+// An existing tag that keeps `name` from being created because one is a directory of the other in
+// refs/tags ("a" blocks "a/b" and the other way round); nullopt when there is none.
+std::optional<std::string> colliding_tag(git_repository* repo, const std::string& name) {
+    for (std::size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
+        std::string prefix = name.substr(0, slash);
+        std::string ref_name = std::string(k_tags_prefix) + prefix;
+        git_reference* raw = nullptr;
+        if (git_reference_lookup(&raw, repo, ref_name.c_str()) == 0) {
+            ReferencePtr found(raw);
+            return prefix;
+        }
+        git_error_clear();
+    }
+    // Tag names cannot contain glob characters ('*', '?', '[', '\\'), so the name is a literal here.
+    std::string glob = std::string(k_tags_prefix) + name + "/*";
+    git_reference_iterator* raw_iter = nullptr;
+    if (git_reference_iterator_glob_new(&raw_iter, repo, glob.c_str()) < 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    ReferenceIteratorPtr iter(raw_iter);
+    git_reference* raw_ref = nullptr;
+    if (git_reference_next(&raw_ref, iter.get()) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    ReferencePtr ref(raw_ref);
+    std::string_view found = git_reference_name(ref.get());
+    found.remove_prefix(std::min(found.size(), k_tags_prefix.size()));
+    return std::string(found);
+}
+
+} // namespace
+
+Result<std::string> Repository::create_tag(const std::string& name, const std::string& target_commit,
+                                           const std::string& message, const Identity& tagger, int64_t time) {
+    git_repository* repo = m_impl->repo.get();
+    // Checked before anything is written: libgit2 writes the tag object before it tries the ref.
+    int valid = 0;
+    if (git_tag_name_is_valid(&valid, name.c_str()) < 0)
+        return fail(libgit2_error("checking the tag name '" + name + "'"));
+    if (valid == 0 || name.find('\0') != std::string::npos)
+        return fail(ErrorCode::input, "invalid tag name '" + name + "'", k_tag_name_hint);
+    // libgit2 takes C strings: an embedded NUL would silently cut the message short.
+    if (message.find('\0') != std::string::npos)
+        return fail(ErrorCode::input, "the message of tag '" + name + "' contains a NUL byte");
+    if (tagger.name.find('\0') != std::string::npos || tagger.email.find('\0') != std::string::npos)
+        return fail(ErrorCode::input, "the tagger of tag '" + name + "' contains a NUL byte");
+
+    auto commit = m_impl->lookup_commit(target_commit);
+    if (!commit)
+        return fail(std::move(commit).error().context("creating tag '" + name + "'"));
+
+    git_signature* raw_signature = nullptr;
+    int rc = time != 0 ? git_signature_new(&raw_signature, tagger.name.c_str(), tagger.email.c_str(),
+                                           static_cast<git_time_t>(time), 0)
+                       : git_signature_now(&raw_signature, tagger.name.c_str(), tagger.email.c_str());
+    if (rc < 0)
+        return fail(libgit2_error("creating tag '" + name + "': invalid tagger '" + tagger.name + " <" +
+                                      tagger.email + ">'",
+                                  ErrorCode::input));
+    SignaturePtr signature(raw_signature);
+
+    git_oid tag_id{};
+    rc = git_tag_create(&tag_id, repo, name.c_str(), reinterpret_cast<const git_object*>(commit->get()),
+                        signature.get(), message.c_str(), /*force=*/0);
+    if (rc == GIT_EEXISTS) {
+        git_error_clear();
+        return fail(ErrorCode::precondition, "tag '" + name + "' already exists");
+    }
+    if (rc == GIT_EINVALIDSPEC)
+        return fail(libgit2_error("invalid tag name '" + name + "'", ErrorCode::input));
+    if (rc < 0) {
+        Error error = libgit2_error("creating tag '" + name + "'");
+        if (auto other = colliding_tag(repo, name))
+            return fail(ErrorCode::precondition, "tag '" + name + "' collides with the existing tag '" +
+                                                     *other +
+                                                     "' (a tag name cannot also be a directory of tags)");
+        return fail(std::move(error));
+    }
+    return to_hex(&tag_id);
+}
+
+Result<Identity> Repository::identity() const {
+    git_config* raw = nullptr;
+    // A snapshot re-reads the config files that changed, so each call sees the current settings.
+    if (git_repository_config_snapshot(&raw, m_impl->repo.get()) < 0)
+        return fail(libgit2_error("reading the git config"));
+    ConfigPtr config(raw);
+    auto get = [&](const char* key) -> Result<std::string> {
+        const char* value = nullptr;
+        int rc = git_config_get_string(&value, config.get(), key);
+        if (rc == GIT_ENOTFOUND) {
+            git_error_clear();
+            return std::string();
+        }
+        if (rc < 0)
+            return fail(libgit2_error(std::string("reading ") + key + " from the git config"));
+        return std::string(value != nullptr ? value : "");
+    };
+    auto name = get("user.name");
+    if (!name)
+        return fail(std::move(name).error());
+    auto email = get("user.email");
+    if (!email)
+        return fail(std::move(email).error());
+    if (name->empty() && email->empty())
+        return fail(ErrorCode::precondition, "git user.name and user.email are not set",
+                    "git config user.name 'Your Name' && git config user.email you@example.com");
+    if (name->empty())
+        return fail(ErrorCode::precondition, "git user.name is not set", "git config user.name 'Your Name'");
+    if (email->empty())
+        return fail(ErrorCode::precondition, "git user.email is not set",
+                    "git config user.email you@example.com");
+    return Identity{std::move(*name), std::move(*email)};
 }
 
 } // namespace mlo::git

@@ -19,55 +19,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Error sqlite_error(sqlite3* db, const std::string& what) {
-    return Error{ErrorCode::internal, what + ": " + sqlite3_errmsg(db), {}};
+using util::sqlite_error;
+using util::Statement;
+
+// Binds filter values (text or number) from position `first` on.
+void bind_values(Statement& statement, const std::vector<SqlValue>& values, int first = 1) {
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (std::holds_alternative<std::string>(values[i]))
+            statement.bind(first + static_cast<int>(i), std::get<std::string>(values[i]));
+        else
+            statement.bind(first + static_cast<int>(i), std::get<double>(values[i]));
+    }
 }
-
-// A prepared statement that finalizes itself.
-class Statement {
-  public:
-    Statement(sqlite3* db, const std::string& sql) : m_db(db) {
-        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &m_stmt, nullptr) != SQLITE_OK)
-            m_stmt = nullptr;
-    }
-    ~Statement() { sqlite3_finalize(m_stmt); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-    explicit operator bool() const { return m_stmt != nullptr; }
-    sqlite3_stmt* get() const { return m_stmt; }
-
-    void bind(int index, const std::string& text) {
-        sqlite3_bind_text(m_stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    }
-    void bind(int index, double value) { sqlite3_bind_double(m_stmt, index, value); }
-    void bind(int index, int64_t value) { sqlite3_bind_int64(m_stmt, index, value); }
-    void bind_null(int index) { sqlite3_bind_null(m_stmt, index); }
-    void bind_values(const std::vector<SqlValue>& values, int first = 1) {
-        for (size_t i = 0; i < values.size(); ++i) {
-            if (std::holds_alternative<std::string>(values[i]))
-                bind(first + static_cast<int>(i), std::get<std::string>(values[i]));
-            else
-                bind(first + static_cast<int>(i), std::get<double>(values[i]));
-        }
-    }
-    bool step_row() { return sqlite3_step(m_stmt) == SQLITE_ROW; }
-    int step() { return sqlite3_step(m_stmt); }
-    void reset() {
-        sqlite3_reset(m_stmt);
-        sqlite3_clear_bindings(m_stmt);
-    }
-    std::string text(int column) const {
-        const auto* value = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, column));
-        return value ? std::string(value, static_cast<size_t>(sqlite3_column_bytes(m_stmt, column)))
-                     : std::string();
-    }
-    int64_t integer(int column) const { return sqlite3_column_int64(m_stmt, column); }
-    double real(int column) const { return sqlite3_column_double(m_stmt, column); }
-
-  private:
-    sqlite3* m_db;
-    sqlite3_stmt* m_stmt = nullptr;
-};
 
 constexpr const char* k_schema = R"SQL(
 PRAGMA journal_mode=WAL;
@@ -119,15 +82,7 @@ struct RunStore::Impl {
     bool index_checked = false;
     ~Impl() { sqlite3_close(db); }
 
-    Status exec(const std::string& sql) {
-        char* error = nullptr;
-        if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-            std::string message = error ? error : "unknown error";
-            sqlite3_free(error);
-            return fail(ErrorCode::internal, "run index: " + message);
-        }
-        return {};
-    }
+    Status exec(const std::string& sql) { return util::sqlite_exec(db, sql, "run index"); }
 
     // Drops a run from every table of the index (the caller holds a transaction).
     void remove(const std::string& id) {
@@ -353,8 +308,8 @@ Result<std::vector<RunSummary>> RunStore::query(const RunQuery& query) {
     Statement select(m_impl->db, sql);
     if (!select)
         return fail(sqlite_error(m_impl->db, "querying runs"));
-    select.bind_values(where->bindings);
-    select.bind_values(order.bindings, static_cast<int>(where->bindings.size()) + 1);
+    bind_values(select, where->bindings);
+    bind_values(select, order.bindings, static_cast<int>(where->bindings.size()) + 1);
     std::vector<RunSummary> rows;
     std::map<std::string, size_t> position;
     while (select.step_row()) {

@@ -83,4 +83,70 @@ Result<sqlite3*> open_derived_database(const std::filesystem::path& path, const 
     return fail(ErrorCode::internal, "cannot open " + what + " " + path.string() + ": " + message);
 }
 
+Error sqlite_error(sqlite3* db, const std::string& what) {
+    return Error{ErrorCode::internal, what + ": " + sqlite3_errmsg(db), {}};
+}
+
+Status sqlite_exec(sqlite3* db, const std::string& sql, const std::string& what) {
+    char* error = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+        std::string message = error ? error : "unknown error";
+        sqlite3_free(error);
+        return fail(ErrorCode::internal, what + ": " + message);
+    }
+    return {};
+}
+
+Statement::Statement(sqlite3* db, const std::string& sql) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &m_stmt, nullptr) != SQLITE_OK)
+        m_stmt = nullptr;
+}
+
+Statement::~Statement() {
+    sqlite3_finalize(m_stmt);
+}
+
+void Statement::bind(int index, std::string_view text) {
+    sqlite3_bind_text(m_stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+void Statement::bind(int index, double value) {
+    sqlite3_bind_double(m_stmt, index, value);
+}
+
+void Statement::bind(int index, int64_t value) {
+    sqlite3_bind_int64(m_stmt, index, value);
+}
+
+void Statement::bind_null(int index) {
+    sqlite3_bind_null(m_stmt, index);
+}
+
+bool Statement::step_row() {
+    return sqlite3_step(m_stmt) == SQLITE_ROW;
+}
+
+int Statement::step() {
+    return sqlite3_step(m_stmt);
+}
+
+void Statement::reset() {
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+}
+
+std::string Statement::text(int column) const {
+    const auto* value = reinterpret_cast<const char*>(sqlite3_column_text(m_stmt, column));
+    return value ? std::string(value, static_cast<size_t>(sqlite3_column_bytes(m_stmt, column)))
+                 : std::string();
+}
+
+int64_t Statement::integer(int column) const {
+    return sqlite3_column_int64(m_stmt, column);
+}
+
+double Statement::real(int column) const {
+    return sqlite3_column_double(m_stmt, column);
+}
+
 } // namespace mlo::util

@@ -141,8 +141,10 @@ TEST_CASE("the SPEC example parses with every field", "[config]") {
     CHECK(config.monitor["performance"]["recall"]["min"].as<double>() == Approx(0.70));
     // Kept nodes still carry their marks so later layers can name lines.
     CHECK(config.monitor["target"].Mark().line + 1 == 40);
-    REQUIRE(config.access.IsMap());
-    CHECK(config.access["rules"][0]["min"].as<int>() == 1);
+    REQUIRE(config.access.rules.size() == 1);
+    CHECK(config.access.rules[0].action == "promote");
+    CHECK(config.access.rules[0].stage == "production");
+    CHECK(config.access.rules[0].min == 1);
 }
 
 TEST_CASE("a minimal file needs only a project", "[config]") {
@@ -158,7 +160,8 @@ TEST_CASE("a minimal file needs only a project", "[config]") {
     CHECK(result->registry_stages.empty());
     CHECK(result->deploy.IsNull());
     CHECK(result->monitor.IsNull());
-    CHECK(result->access.IsNull());
+    CHECK(result->access.keys.empty());
+    CHECK(result->access.rules.empty());
 }
 
 TEST_CASE("empty sections read as absent", "[config]") {
@@ -208,6 +211,35 @@ TEST_CASE("unknown keys are rejected inside sections", "[config]") {
           "mlo.yaml: line 3: remotes.o: unknown key 'jbos' (did you mean 'jobs'?)");
     CHECK(error_of("project: x\nregistry: {stage: [a]}\n") ==
           "mlo.yaml: line 2: registry: unknown key 'stage' (did you mean 'stages'?)");
+}
+
+TEST_CASE("access rules are checked against stages and keys", "[config]") {
+    std::string head = "project: x\nregistry: {stages: [staging, production]}\naccess:\n"
+                       "  keys: {alice: \"ed25519:AAAA\"}\n  rules:\n";
+    auto ok = parse_config(head + "    - {action: promote, stage: production, signers: [alice], min: 1}\n"
+                                  "    - {action: register}\n");
+    REQUIRE(ok);
+    REQUIRE(ok->access.rules.size() == 2);
+    CHECK(ok->access.rules[0].signers == std::vector<std::string>{"alice"});
+    CHECK(ok->access.rules[0].line == 6);
+    CHECK(ok->access.rules[1].stage.empty());
+    CHECK(ok->access.rules[1].min == 1);
+    CHECK(ok->access.keys.at("alice") == "ed25519:AAAA");
+
+    CHECK(error_of(head + "    - {action: promte, stage: production}\n") ==
+          "mlo.yaml: line 6: access.rules.action: unknown action 'promte' (did you mean 'promote'?)");
+    CHECK(error_of(head + "    - {action: promote, stage: prod}\n") ==
+          "mlo.yaml: line 6: access.rules: stage 'prod' is not in registry.stages");
+    CHECK(error_of(head + "    - {action: promote, stage: production, signers: [alic]}\n") ==
+          "mlo.yaml: line 6: access.rules: signer 'alic' has no key in access.keys (did you mean 'alice'?)");
+    CHECK(error_of(head + "    - {action: promote, signers: [alice], min: 2}\n") ==
+          "mlo.yaml: line 6: access.rules: min 2 is more than the 1 signers listed");
+    CHECK(error_of(head + "    - {action: promote, min: 0}\n") ==
+          "mlo.yaml: line 6: access.rules.min: must be a whole number of at least 1, not '0'");
+    CHECK(error_of(head + "    - {stage: production}\n") ==
+          "mlo.yaml: line 6: access.rules: a rule is missing required key 'action'");
+    CHECK(error_of("project: x\naccess:\n  keys: {bob: \"rsa:xyz\"}\n") ==
+          "mlo.yaml: line 3: access.keys.bob: must be \"ed25519:<base64>\"");
 }
 
 TEST_CASE("several problems are reported together, sorted by line", "[config]") {

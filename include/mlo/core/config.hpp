@@ -37,6 +37,22 @@ struct ModelConfig {
     std::string description;
 };
 
+// One rule of `access.rules`: an action on a stage needs signatures from at least `min` of
+// `signers` (ids of `access.keys`; empty = any listed key).
+struct AccessRule {
+    std::string action; // register, promote, demote, deprecate, deploy
+    std::string stage;  // "" = every stage (and actions without one, like register)
+    std::vector<std::string> signers;
+    int min = 1;
+    int line = 0; // in mlo.yaml, for messages
+};
+
+// The `access:` section: signer id -> "ed25519:<base64 public key>", and the rules.
+struct AccessConfig {
+    std::map<std::string, std::string> keys;
+    std::vector<AccessRule> rules;
+};
+
 struct RemoteConfig {
     std::string name;
     std::string url;
@@ -61,8 +77,11 @@ struct Config {
     std::vector<std::string> registry_stages;
     YAML::Node deploy;
     YAML::Node monitor;
-    YAML::Node access;
+    AccessConfig access;
 };
+
+// The actions `access.rules` may guard.
+const std::vector<std::string>& access_actions();
 
 // Parses and validates `mlo.yaml` text. Collects every problem (unknown key with a "did you mean"
 // hint, wrong type, missing `project`, bad link mode) and reports them all in one ErrorCode::input

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <mlo/registry/registry.hpp>
+#include <string>
+#include <vector>
+
+namespace mlo::registry {
+
+// Something `audit verify` or `register verify` found wrong with a tag. Warnings do not fail a
+// verification: a superseded stage assignment made before a rule required signatures.
+struct TagProblem {
+    std::string tag;
+    std::string message;
+    bool warning = false;
+};
+
+// Checks every registry tag: annotated, a well-formed message whose fields agree with the tag's
+// name, a manifest that exists, parses and names the same model, version and commit; stage tags
+// that name a registered version and its manifest; every signature against access.keys; and the
+// access rules (failures for current stage assignments and for versions, warnings for superseded
+// assignments, which the rules of today may postdate).
+std::vector<TagProblem> verify_registry(const Registry& registry);
+
+// Checks what deploying MODEL#STAGE relies on: the stage's current assignment and the version it
+// names (the tags, the manifest and its files in the store, signatures and the promote rules),
+// and that neither the version nor the model is withdrawn. Returns the version checked and the
+// problems (none = safe to deploy).
+struct StageVerification {
+    std::string version;
+    std::string assignment_tag;
+    std::vector<TagProblem> problems;
+};
+Result<StageVerification> verify_stage(const Registry& registry, const std::string& model,
+                                       const std::string& stage);
+
+} // namespace mlo::registry
