@@ -2,7 +2,8 @@
 # The quickstart, end to end, in two projects under a fresh directory (kept, and printed at the end):
 #   versioning/  version a dataset with mlo beside git, change it, see the change, go back;
 #   churn/       the example project examples/churn: a prepare/train/evaluate pipeline in Python
-#                (scikit-learn), trained, re-trained with another parameter, runs compared.
+#                (scikit-learn), trained, re-trained with another parameter, runs compared; then
+#                the model registered, promoted to staging, signed into production, verified.
 #   MLO=path/to/mlo examples/quickstart/run.sh [WORKDIR]
 # The churn part needs Debian's python3-sklearn and python3-pandas (scripts/install-deps.sh).
 set -euo pipefail
@@ -72,6 +73,9 @@ cd "$work/churn"
 #    stage code. mlo init keeps the mlo.yaml it finds and adds the git repository and the store.
 cp -R "$example/mlo.yaml" "$example/params.yaml" "$example/README.md" "$example/src" .
 step "$mlo" init
+# Registry tags record who made them: the repository needs a git identity.
+git config user.name "mlo quickstart"
+git config user.email quickstart@example.com
 
 # 8. The raw data: 2000 synthetic customers (a fixed seed, the same bytes everywhere), tracked
 #    and committed together with the code.
@@ -112,4 +116,41 @@ git_commit "train.C = 1.0"
 expect "$(latest_stages)" "prepare=skipped train=restored evaluate=restored" "stages of the train.C=1.0 run"
 step "$mlo" fsck
 
-printf '\nquickstart finished in %s (runs compared in %s)\n' "$work" "$work/compare.html" >&2
+part "Part 3: the model registry ($work/churn)"
+
+# 14. Register the trained model: its file goes into the store, a manifest records where it came
+#     from (run, commit, data ids, params, metrics), and the annotated git tag churn-clf@v0.0.1
+#     names the manifest. The run is found from the model's bytes; its code is the last commit.
+step "$mlo" register churn-clf --description "logistic regression, C=1.0"
+expect "$(git tag -l 'churn-clf@*')" "churn-clf@v0.0.1" "the version tag"
+
+# 15. Promote it to staging (tag churn-clf#staging#1) and show its model card, also as Markdown.
+step "$mlo" register promote churn-clf@v0.0.1 --to staging
+step "$mlo" register show churn-clf#staging --markdown "$work/model-card.md"
+
+# 16. Production is guarded: a signing key (kept outside the project), its public key listed in
+#     mlo.yaml, and a rule that promotions to production need its signature.
+export MLO_KEYS_DIR="$work/keys"
+step "$mlo" keys generate --name quickstart@example.com
+{
+  echo "access:"
+  echo "  keys:"
+  echo "    $("$mlo" keys list | sed 's/  #.*//')"
+  echo "  rules:"
+  echo "    - {action: promote, stage: production, signers: [quickstart@example.com], min: 1}"
+} >>mlo.yaml
+git_commit "Guard production with a signature"
+if "$mlo" register promote churn-clf@v0.0.1 --to production 2>/dev/null; then
+  echo "quickstart: an unsigned promotion to production was accepted" >&2; exit 1
+fi
+step "$mlo" register promote churn-clf@v0.0.1 --to production --sign
+step "$mlo" register verify churn-clf#production
+step "$mlo" register list
+
+# 17. The trail: every registry event, and a check of every tag, signature and the local log.
+step "$mlo" audit log
+step "$mlo" audit verify
+step "$mlo" register get churn-clf#production -o "$work/serving/churn-clf"
+
+printf '\nquickstart finished in %s (runs compared in %s, model card %s)\n' "$work" "$work/compare.html" \
+  "$work/model-card.md" >&2

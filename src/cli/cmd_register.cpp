@@ -1,6 +1,7 @@
 #include "command.hpp"
 
 #include <fmt/format.h>
+#include <mlo/registry/keys.hpp>
 #include <mlo/registry/model_card.hpp>
 #include <mlo/registry/registry.hpp>
 #include <mlo/registry/verify.hpp>
@@ -39,9 +40,13 @@ struct SignFlags {
         out.keys = keys;
         out.sign_only = sign_only;
         for (const auto& text : signatures) {
+            // Both parts end up in a tag message line: nothing but the two words may get through.
             size_t space = text.find(' ');
-            if (space == std::string::npos || space == 0 || text.compare(space + 1, 8, "ed25519:") != 0)
-                return fail(ErrorCode::usage, "--signature '" + text + "' is not \"SIGNER ed25519:<base64>\"",
+            bool well_formed = space != std::string::npos && text.compare(space + 1, 8, "ed25519:") == 0 &&
+                               registry::validate_key_name(text.substr(0, space)) &&
+                               text.find_first_of(" \t\r\n", space + 1) == std::string::npos;
+            if (!well_formed)
+                return fail(ErrorCode::usage, "--signature is not \"SIGNER ed25519:<base64>\"",
                             "pass the line --sign-only printed, in quotes");
             out.signatures.push_back(registry::TagSignature{text.substr(0, space), text.substr(space + 1)});
         }
@@ -310,7 +315,7 @@ class RegisterCommand : public Command {
                                              field.value("pii", false) ? " (pii)" : ""));
         }
         if (!lineage.data.empty()) {
-            out.line("data:");
+            out.line("inputs:"); // the run's deps from outside it: data and code files
             for (const auto& ref : lineage.data)
                 out.line(fmt::format("  {}  {}", ref.id.str().substr(0, 19), ref.path));
         }
