@@ -478,6 +478,15 @@ void Validator::model(const Entry& entry) {
                "use letters, digits, '-', '_' and '/', starting and ending with a letter or digit");
         return;
     }
+    // `mlo register NAME` would read these as its subcommands.
+    static const Names k_reserved = {"list",   "show",      "diff", "promote",
+                                     "demote", "deprecate", "get",  "verify"};
+    if (std::find(k_reserved.begin(), k_reserved.end(), entry.key) != k_reserved.end()) {
+        report(util::yaml_line(entry.key_node),
+               "models: '" + entry.key + "' is reserved (a subcommand of mlo register)",
+               "choose another name, e.g. '" + entry.key + "-model'");
+        return;
+    }
     if (!expect_map(entry, where, false))
         return;
     ModelConfig model_config;

@@ -794,6 +794,12 @@ Result<std::string> Repository::create_tag(const std::string& name, const std::s
     }
     if (rc == GIT_EINVALIDSPEC)
         return fail(libgit2_error("invalid tag name '" + name + "'", ErrorCode::input));
+    if (rc == GIT_ELOCKED) {
+        // Another process holds the ref's lock file: it is creating the same tag right now.
+        git_error_clear();
+        return fail(ErrorCode::precondition,
+                    "tag '" + name + "' already exists or is being created by another process");
+    }
     if (rc < 0) {
         Error error = libgit2_error("creating tag '" + name + "'");
         if (auto other = colliding_tag(repo, name))

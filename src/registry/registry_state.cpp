@@ -42,8 +42,12 @@ RegistryState::RegistryState(std::vector<git::TagInfo> tags) {
         TagMessage message = parse_tag_message(tag.message);
         m_entries.push_back(RegistryEntry{std::move(*name), std::move(tag), std::move(message)});
     }
-    // Versions first, so stage events can be tied to them.
+    // Versions first, so stage events can be tied to them. A lightweight tag carries no author,
+    // message or manifest: it stays in entries() for `audit verify` to report, but registers and
+    // assigns nothing.
     for (const auto& entry : m_entries) {
+        if (!entry.tag.annotated)
+            continue;
         ModelState& model = m_models[entry.name.model];
         model.name = entry.name.model;
         if (entry.name.kind == TagKind::deprecate_model)
@@ -56,6 +60,8 @@ RegistryState::RegistryState(std::vector<git::TagInfo> tags) {
         std::sort(model.versions.begin(), model.versions.end(),
                   [](const VersionState& a, const VersionState& b) { return a.version < b.version; });
     for (const auto& entry : m_entries) {
+        if (!entry.tag.annotated)
+            continue;
         ModelState& model = m_models[entry.name.model];
         if (entry.name.kind == TagKind::deregister_version) {
             for (auto& version : model.versions)

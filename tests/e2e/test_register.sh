@@ -360,4 +360,31 @@ case_deprecate() {
 }
 run_case "deprecate a version (not while staged) and a whole model" case_deprecate
 
+case_concurrent_registers() {
+    registry_project
+    train_and_commit 0.1 0.8
+    # Four registers at once all compute the same next version; tag creation is atomic, so each
+    # either gets its own version or is refused naming the tag it lost; nothing is half-made.
+    local pids=() codes=()
+    for i in 1 2 3 4; do
+        "$MLO" register clf >"$E2E_SCRATCH/out$i" 2>"$E2E_SCRATCH/err$i" &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do
+        rc=0
+        wait "$pid" || rc=$?
+        codes+=("$rc")
+    done
+    for i in 0 1 2 3; do
+        [[ ${codes[i]} == 0 || ${codes[i]} == 3 ]] || fail "register $i exited ${codes[i]}: $(cat "$E2E_SCRATCH/err$((i + 1))")"
+        if [[ ${codes[i]} == 3 ]]; then expect_contains "$E2E_SCRATCH/err$((i + 1))" "already exists"; fi
+    done
+    tags=$(git tag -l 'clf@*' | wc -l)
+    successes=$(printf '%s\n' "${codes[@]}" | grep -c '^0$' || true)
+    expect_eq "$tags" "$successes" "one tag per successful register"
+    expect_exit 0 mlo audit verify
+    expect_exit 0 mlo fsck
+}
+run_case "concurrent registers: each gets a version or a clear refusal" case_concurrent_registers
+
 finish

@@ -213,6 +213,12 @@ TEST_CASE("unknown keys are rejected inside sections", "[config]") {
           "mlo.yaml: line 2: registry: unknown key 'stage' (did you mean 'stages'?)");
 }
 
+TEST_CASE("model names that mlo register reads as subcommands are refused", "[config]") {
+    CHECK(error_of("project: x\nmodels:\n  list: {path: m.pkl}\n") ==
+          "mlo.yaml: line 3: models: 'list' is reserved (a subcommand of mlo register)");
+    CHECK(parse_config("project: x\nmodels:\n  lists: {path: m.pkl}\n"));
+}
+
 TEST_CASE("access rules are checked against stages and keys", "[config]") {
     std::string head = "project: x\nregistry: {stages: [staging, production]}\naccess:\n"
                        "  keys: {alice: \"ed25519:AAAA\"}\n  rules:\n";

@@ -211,11 +211,13 @@ TEST_CASE("stage resolution: the highest counter wins, unassignments empty a sta
         tag("m#staging!#4", k_commit_b, stage_message("demote", "m", "v2.0.0", "staging")),
         tag("m#qa#5", k_commit_a, "made by GTO\n"), // no fields: the version on its commit
         tag("release-1", k_commit_a, "not a registry tag\n"),
+        tag("m@v9.0.0", k_commit_a, ""), // lightweight: reported by audit, registers nothing
     };
+    tags.back().annotated = false;
     // Tag time must not matter: make the lower counter the newest.
     tags[2].time = 2'000'000'000;
     RegistryState state(tags);
-    CHECK(state.entries().size() == 7);
+    CHECK(state.entries().size() == 8);
     const ModelState* model = state.find("m");
     REQUIRE(model);
     CHECK(model->max_counter == 5);
