@@ -6,7 +6,7 @@
 # Keep the tables below in step with src/cli/command_table.cpp and each command's cmd_*.cpp;
 # tests/e2e/test_help_and_man.sh checks that every flag `mlo CMD --help` shows is offered here.
 
-_mlo_commands="init track status checkout diff gc fsck train runs register keys audit help"
+_mlo_commands="init track status checkout diff gc fsck train runs register serve keys audit help"
 
 # The subcommands of the commands that have them (src/cli/cmd_runs.cpp, cmd_register.cpp,
 # cmd_keys.cpp, cmd_audit.cpp); nothing for the others.
@@ -47,6 +47,7 @@ _mlo_command_flags() {
     "register deprecate") echo "--sign --key --signature --sign-only" ;;
     "register get") echo "-o --output" ;;
     "register verify") echo "" ;;
+    serve) echo "--host -p --port --workers --token-file --token-env --tls-cert --tls-key --ready-file" ;;
     keys) echo "" ;;
     "keys generate") echo "--name" ;;
     "keys list") echo "" ;;
@@ -74,6 +75,7 @@ _mlo_command_args() {
     "register diff") echo "refs2" ;;
     "register demote") echo "model1" ;;
     "register verify") echo "stagerefs1" ;;
+    serve) echo "refs1" ;;
     *) echo "none" ;;
     esac
 }
@@ -87,6 +89,7 @@ _mlo_takes_value() {
     --filter | --sort | --limit | --columns | --html) return 0 ;;
     --from | --bump | --description | --key | --to | --signature | --markdown | -o | --output) return 0 ;;
     --name) return 0 ;;
+    --host | -p | --port | --workers | --token-file | --token-env | --tls-cert | --tls-key | --ready-file) return 0 ;;
     --version) [[ ${2-} == register ]] ;;
     *) return 1 ;;
     esac

@@ -3,7 +3,8 @@
 #   versioning/  version a dataset with mlo beside git, change it, see the change, go back;
 #   churn/       the example project examples/churn: a prepare/train/evaluate pipeline in Python
 #                (scikit-learn), trained, re-trained with another parameter, runs compared; then
-#                the model registered, promoted to staging, signed into production, verified.
+#                the model registered, promoted to staging, signed into production, verified,
+#                served (both HTTP protocols) and queried with curl.
 #   MLO=path/to/mlo examples/quickstart/run.sh [WORKDIR]
 # The churn part needs Debian's python3-sklearn and python3-pandas (scripts/install-deps.sh).
 set -euo pipefail
@@ -151,6 +152,38 @@ step "$mlo" register list
 step "$mlo" audit log
 step "$mlo" audit verify
 step "$mlo" register get churn-clf#production -o "$work/serving/churn-clf"
+
+# 18. Serve the production version: two workers (src/serve.py), both protocols on one port. The
+#     first customer is a new month-to-month one with many support calls, the second a loyal one.
+"$mlo" serve churn-clf#production --port 0 --ready-file "$work/serve.json" 2>"$work/serve.log" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do [ -s "$work/serve.json" ] && break; sleep 0.1; done
+[ -s "$work/serve.json" ] || { cat "$work/serve.log" >&2; echo "quickstart: mlo serve did not start" >&2; exit 1; }
+url=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$work/serve.json")
+records='[{"customer_id": "c-1", "tenure_months": 1, "contract": "month-to-month", "plan": "premium", "monthly_charges": 99.5,
+  "support_calls": 6, "payment_method": "electronic-check", "paperless_billing": 1},
+ {"customer_id": "c-2", "tenure_months": 60, "contract": "two-year", "plan": "basic", "monthly_charges": 25.0,
+  "support_calls": 0, "payment_method": "card", "paperless_billing": 0}]'
+step curl -s "$url/invocations" -H 'Content-Type: application/json' -d "{\"dataframe_records\": $records}"
+echo >&2
+predictions=$(curl -s "$url/invocations" -H 'Content-Type: application/json' -d "{\"dataframe_records\": $records}")
+expect "$predictions" '{"predictions":[1,0]}' "predictions for a risky and a loyal customer"
+step curl -s "$url/v2/models/churn-clf/infer" -H 'Content-Type: application/json' -d '{"inputs": [
+  {"name": "customer_id", "shape": [1], "datatype": "BYTES", "data": ["c-3"]},
+  {"name": "tenure_months", "shape": [1], "datatype": "INT64", "data": [2]},
+  {"name": "contract", "shape": [1], "datatype": "BYTES", "data": ["month-to-month"]},
+  {"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["plus"]},
+  {"name": "monthly_charges", "shape": [1], "datatype": "FP64", "data": [70.0]},
+  {"name": "support_calls", "shape": [1], "datatype": "INT64", "data": [4]},
+  {"name": "payment_method", "shape": [1], "datatype": "BYTES", "data": ["card"]},
+  {"name": "paperless_billing", "shape": [1], "datatype": "INT64", "data": [1]}]}'
+echo >&2
+kill -TERM "$server"
+wait "$server"
+trap - EXIT
+# Every request is in the log, the PII field (customer_id) only as a keyed hash.
+expect "$(grep -c 'hmac-sha256:' .mlo/serve/logs/churn-clf/requests.jsonl)" 3 "logged requests with a hashed customer_id"
 
 printf '\nquickstart finished in %s (runs compared in %s, model card %s)\n' "$work" "$work/compare.html" \
   "$work/model-card.md" >&2

@@ -13,6 +13,7 @@ std::unique_ptr<Command> make_train_command();
 std::unique_ptr<Command> make_runs_command();
 std::unique_ptr<Command> make_register_command();
 std::unique_ptr<Command> make_keys_command();
+std::unique_ptr<Command> make_serve_command();
 std::unique_ptr<Command> make_audit_command();
 std::unique_ptr<Command> make_help_command();
 
@@ -34,6 +35,8 @@ const std::vector<CommandSpec>& command_table() {
         {"runs", "List, show, compare and diff recorded runs", Needs::project, make_runs_command},
         {"register", "Register model versions; promote, verify and fetch them", Needs::project,
          make_register_command},
+        {"serve", "Serve a registered model over HTTP (Open Inference Protocol v2 and MLflow)", Needs::project,
+         make_serve_command},
         {"keys", "Create and list Ed25519 signing keys", Needs::nothing, make_keys_command},
         {"audit", "Show and verify the tamper-evident record of registry events", Needs::project,
          make_audit_command},

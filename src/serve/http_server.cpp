@@ -1,0 +1,427 @@
+// The HTTP layer of mlo serve, on Boost.Beast and Asio.
+//
+// Every connection is a session that reads one request, hands it to the handler, and writes the
+// answer when the handler calls back — possibly much later and from another thread (a worker
+// process answering), so the answer is posted onto the session's strand. Only then is the next
+// request on that connection read. A few I/O threads carry any number of connections because
+// nothing blocks on them: the waiting happens in the batcher and the worker pool.
+//
+// Bounds, each answered with its status and then the connection closed: a body over the limit
+// (413), headers over 16 KiB (431), a request that does not arrive whole within the read timeout
+// (408: a slow client cannot hold a connection forever), a malformed request (400), and more
+// connections than allowed (503). An idle kept-alive connection is closed silently.
+//
+// Stopping (graceful shutdown): the acceptor closes, the server waits until every request in
+// flight has been answered (up to the drain time), and only then are connections closed and the
+// threads joined, so a request that was accepted is answered.
+
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mlo/serve/http_server.hpp>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace mlo::serve {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+
+std::string HttpRequest::header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+}
+
+namespace {
+
+constexpr size_t k_header_limit = 16 * 1024;
+
+std::string percent_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+            out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string to_lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::chrono::steady_clock::duration seconds(double value) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(value));
+}
+
+} // namespace
+
+struct HttpServer::Impl {
+    HttpServerOptions options;
+    HttpHandler handler;
+    net::io_context ioc;
+    // Keeps the loop running while a session waits for the handler's answer: that wait is no I/O,
+    // so without the guard the threads would leave once the acceptor closes at shutdown.
+    net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(ioc);
+    std::optional<ssl::context> tls;
+    tcp::acceptor acceptor{ioc};
+    std::vector<std::thread> threads;
+    std::atomic<size_t> connections{0};
+    std::atomic<bool> stopping{false};
+    std::mutex drain_mutex;
+    std::condition_variable drained;
+    size_t in_flight = 0; // guarded by drain_mutex
+    bool stopped = false;
+    int bound_port = 0;
+
+    void request_started() {
+        std::lock_guard lock(drain_mutex);
+        ++in_flight;
+    }
+    void request_finished() {
+        std::lock_guard lock(drain_mutex);
+        if (--in_flight == 0)
+            drained.notify_all();
+    }
+
+    void accept();
+};
+
+namespace {
+
+// One connection. Stream is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
+template <typename Stream> class Session : public std::enable_shared_from_this<Session<Stream>> {
+  public:
+    Session(HttpServer::Impl& server, Stream stream, std::string remote)
+        : m_server(server), m_stream(std::move(stream)), m_deadline(m_stream.get_executor()),
+          m_remote(std::move(remote)) {}
+
+    ~Session() { --m_server.connections; }
+
+    void start() {
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+            read();
+        } else {
+            tcp_layer().expires_after(seconds(m_server.options.read_timeout_seconds));
+            m_stream.async_handshake(ssl::stream_base::server,
+                                     [self = this->shared_from_this()](beast::error_code ec) {
+                                         if (!ec)
+                                             self->read();
+                                     });
+        }
+    }
+
+    // Answers at once with `status` and closes (used when over the connection limit).
+    void refuse(int status, const std::string& message) {
+        m_close_after = true;
+        write(HttpResponse{status, "application/json", "{\"error\":\"" + message + "\"}", {}});
+    }
+
+  private:
+    beast::tcp_stream& tcp_layer() {
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
+            return m_stream;
+        else
+            return beast::get_lowest_layer(m_stream);
+    }
+
+    // The read deadline is a timer that cancels the read, not the stream's own expiry, which
+    // would close the socket: a slow client must still be told 408 before the connection closes.
+    void arm_deadline(double seconds_from_now) {
+        m_timed_out = false;
+        m_deadline.expires_after(seconds(seconds_from_now));
+        m_deadline.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            if (ec)
+                return; // cancelled: the read finished in time
+            self->m_timed_out = true;
+            beast::error_code ignored;
+            self->tcp_layer().socket().cancel(ignored);
+        });
+    }
+
+    void read() {
+        m_parser.emplace();
+        m_parser->body_limit(m_server.options.max_body_bytes);
+        m_parser->header_limit(k_header_limit);
+        // A new request on a kept-alive connection may take the idle time to start; once its
+        // headers are in, the read timeout applies to the rest (set in on_header).
+        tcp_layer().expires_never();
+        arm_deadline(m_buffer.size() > 0 ? m_server.options.read_timeout_seconds
+                                         : m_server.options.idle_timeout_seconds);
+        http::async_read_header(
+            m_stream, m_buffer, *m_parser,
+            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    }
+
+    void on_header(beast::error_code ec) {
+        if (ec) {
+            on_read_error(ec);
+            return;
+        }
+        arm_deadline(m_server.options.read_timeout_seconds);
+        http::async_read(
+            m_stream, m_buffer, *m_parser,
+            [self = this->shared_from_this()](beast::error_code read_ec, size_t) { self->on_read(read_ec); });
+    }
+
+    void on_read_error(beast::error_code ec) {
+        m_deadline.cancel();
+        if (m_timed_out && ec == net::error::operation_aborted)
+            ec = beast::error::timeout;
+        if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+            ec == net::ssl::error::stream_truncated) {
+            close();
+            return;
+        }
+        if (ec == beast::error::timeout) {
+            // Nothing of a request yet: an idle keep-alive connection, closed quietly.
+            if (!m_parser || (!m_parser->got_some() && m_buffer.size() == 0)) {
+                close();
+                return;
+            }
+            m_close_after = true;
+            write(error_response(
+                408, "the request did not arrive within " +
+                         std::to_string(static_cast<int>(m_server.options.read_timeout_seconds)) + " s"));
+            return;
+        }
+        m_close_after = true;
+        if (ec == http::error::body_limit)
+            write(error_response(413, "the request body is larger than the limit of " +
+                                          std::to_string(m_server.options.max_body_bytes) + " bytes"));
+        else if (ec == http::error::header_limit)
+            write(error_response(431, "the request headers are larger than 16 KiB"));
+        else
+            write(error_response(400, "malformed HTTP request: " + ec.message()));
+    }
+
+    static HttpResponse error_response(int status, const std::string& message) {
+        std::string escaped;
+        for (char c : message)
+            escaped += c == '"' ? std::string("\\\"") : std::string(1, c);
+        return HttpResponse{status, "application/json", "{\"error\":\"" + escaped + "\"}", {}};
+    }
+
+    void on_read(beast::error_code ec) {
+        if (ec) {
+            on_read_error(ec);
+            return;
+        }
+        m_deadline.cancel();
+        auto message = m_parser->release();
+        m_keep_alive = message.keep_alive();
+        m_head_request = message.method() == http::verb::head;
+        HttpRequest request;
+        request.method = std::string(message.method_string().data(), message.method_string().size());
+        std::string_view target(message.target().data(), message.target().size());
+        size_t question = target.find('?');
+        request.path = percent_decode(target.substr(0, question));
+        if (question != std::string_view::npos)
+            request.query = std::string(target.substr(question + 1));
+        for (const auto& field : message)
+            request
+                .headers[to_lower(std::string_view(field.name_string().data(), field.name_string().size()))] =
+                std::string(field.value());
+        request.body = std::move(message.body());
+        request.remote = m_remote;
+        tcp_layer().expires_never(); // the handler may take as long as the model needs
+        m_server.request_started();
+        auto self = this->shared_from_this();
+        auto executor = m_stream.get_executor();
+        auto answered = std::make_shared<std::atomic<bool>>(false);
+        m_server.handler(std::move(request), [self, executor, answered](HttpResponse response) {
+            if (answered->exchange(true))
+                return; // a second answer is a bug in the caller; the first one stands
+            net::post(executor, [self, response = std::move(response)]() mutable {
+                self->write(std::move(response));
+                self->m_server.request_finished();
+            });
+        });
+    }
+
+    void write(HttpResponse response) {
+        auto message = std::make_shared<http::response<http::string_body>>();
+        message->version(11);
+        message->result(static_cast<unsigned>(response.status));
+        message->set(http::field::server, "mlo");
+        message->set(http::field::content_type, response.content_type);
+        for (auto& [name, value] : response.headers)
+            message->set(name, value);
+        bool close_after = m_close_after || !m_keep_alive || m_server.stopping.load();
+        message->keep_alive(!close_after);
+        if (!m_head_request)
+            message->body() = std::move(response.body);
+        message->prepare_payload();
+        if (m_head_request)
+            message->body().clear();
+        tcp_layer().expires_after(seconds(m_server.options.read_timeout_seconds));
+        http::async_write(
+            m_stream, *message,
+            [self = this->shared_from_this(), message, close_after](beast::error_code ec, size_t) {
+                if (ec || close_after) {
+                    self->close();
+                    return;
+                }
+                self->read();
+            });
+    }
+
+    void close() {
+        m_deadline.cancel();
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+            beast::error_code ignored;
+            m_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        } else {
+            tcp_layer().expires_after(std::chrono::seconds(2));
+            m_stream.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+        }
+    }
+
+    HttpServer::Impl& m_server;
+    Stream m_stream;
+    net::steady_timer m_deadline;
+    bool m_timed_out = false;
+    std::string m_remote;
+    beast::flat_buffer m_buffer;
+    std::optional<http::request_parser<http::string_body>> m_parser;
+    bool m_keep_alive = true;
+    bool m_head_request = false;
+    bool m_close_after = false;
+};
+
+} // namespace
+
+void HttpServer::Impl::accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+        if (ec) {
+            if (!stopping.load() && ec != net::error::operation_aborted)
+                accept();
+            return;
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto endpoint = socket.remote_endpoint(ignored);
+        std::string remote =
+            ignored ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+        bool over_limit = ++connections > options.max_connections;
+        if (tls) {
+            auto session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                *this, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), remote);
+            session->start();
+        } else {
+            auto session = std::make_shared<Session<beast::tcp_stream>>(
+                *this, beast::tcp_stream(std::move(socket)), remote);
+            if (over_limit)
+                session->refuse(503, "too many connections");
+            else
+                session->start();
+        }
+        if (!stopping.load())
+            accept();
+    });
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+    stop(0);
+}
+
+int HttpServer::port() const {
+    return m_impl->bound_port;
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& options, HttpHandler handler) {
+    auto impl = std::make_unique<Impl>();
+    impl->options = options;
+    impl->handler = std::move(handler);
+    if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+        if (options.tls_cert_file.empty() || options.tls_key_file.empty())
+            return fail(ErrorCode::usage, "TLS needs both a certificate and its private key");
+        impl->tls.emplace(ssl::context::tls_server);
+        impl->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                               ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+        beast::error_code ec;
+        impl->tls->use_certificate_chain_file(options.tls_cert_file, ec);
+        if (ec)
+            return fail(ErrorCode::input, "TLS certificate " + options.tls_cert_file + ": " + ec.message());
+        impl->tls->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+        if (ec)
+            return fail(ErrorCode::input, "TLS private key " + options.tls_key_file + ": " + ec.message());
+    }
+    beast::error_code ec;
+    auto address = net::ip::make_address(options.host, ec);
+    if (ec)
+        return fail(ErrorCode::usage, "'" + options.host + "' is not an IP address to listen on");
+    tcp::endpoint endpoint(address, static_cast<unsigned short>(options.port));
+    impl->acceptor.open(endpoint.protocol(), ec);
+    if (!ec)
+        impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec)
+        impl->acceptor.bind(endpoint, ec);
+    if (!ec)
+        impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+        return fail(
+            ErrorCode::precondition,
+            "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " + ec.message(),
+            ec == net::error::address_in_use ? "another process uses the port; choose one with --port" : "");
+    impl->bound_port = impl->acceptor.local_endpoint().port();
+    impl->accept();
+    unsigned threads = std::max(1u, options.threads);
+    for (unsigned i = 0; i < threads; ++i)
+        impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+    return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+void HttpServer::stop(double drain_seconds) {
+    Impl& impl = *m_impl;
+    {
+        std::lock_guard lock(impl.drain_mutex);
+        if (impl.stopped)
+            return;
+        impl.stopped = true;
+    }
+    impl.stopping = true;
+    net::post(impl.acceptor.get_executor(), [&impl] {
+        beast::error_code ignored;
+        impl.acceptor.close(ignored);
+    });
+    {
+        std::unique_lock lock(impl.drain_mutex);
+        impl.drained.wait_for(lock, std::chrono::duration<double>(drain_seconds),
+                              [&] { return impl.in_flight == 0; });
+    }
+    // Give the last answers a moment to be written before the loop stops.
+    std::this_thread::sleep_for(std::chrono::milliseconds(drain_seconds > 0 ? 50 : 0));
+    impl.work.reset();
+    impl.ioc.stop();
+    for (auto& thread : impl.threads)
+        if (thread.joinable())
+            thread.join();
+}
+
+} // namespace mlo::serve

@@ -1,0 +1,274 @@
+// Routes of mlo serve.
+//
+// Open Inference Protocol v2 (KServe, Triton): /v2/health/live, /v2/health/ready, /v2 (server
+// metadata), /v2/models/{m}[/versions/{v}] (model metadata with the signature), .../ready and
+// POST .../infer. MLflow's scoring protocol: /ping, /health, /version, POST /invocations.
+// Prometheus: /metrics. Health endpoints answer without the bearer token (probes carry none);
+// everything else needs it when one is configured.
+//
+// A prediction is parsed and validated against the signature before it reaches a worker, so a
+// bad request costs no model time and gets a 4xx naming the problem. Every request gets an id
+// (the client's X-Request-Id when it is sane, else a random one), returned in X-Request-Id and
+// written to the request log with the inputs and outputs.
+
+#include <mlo/core/version.hpp>
+#include <mlo/serve/model_server.hpp>
+#include <mlo/util/clock.hpp>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <regex>
+
+namespace mlo::serve {
+
+namespace {
+
+using nlohmann::json;
+
+HttpResponse json_response(int status, const json& body) {
+    return HttpResponse{status, "application/json", body.dump(), {}};
+}
+
+HttpResponse v2_error(int status, const std::string& message) {
+    return json_response(status, json{{"error", message}});
+}
+
+// MLflow's error body.
+HttpResponse mlflow_error(int status, const std::string& message) {
+    const char* code = status == 400 || status == 413 || status == 415 ? "BAD_REQUEST"
+                       : status == 404                                 ? "RESOURCE_DOES_NOT_EXIST"
+                       : status == 503                                 ? "TEMPORARILY_UNAVAILABLE"
+                                                                       : "INTERNAL_ERROR";
+    return json_response(status, json{{"error_code", code}, {"message", message}});
+}
+
+std::string random_id() {
+    unsigned char bytes[8];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+        return std::to_string(util::unix_time_ns());
+    static const char* k_hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : bytes) {
+        out += k_hex[b >> 4];
+        out += k_hex[b & 15];
+    }
+    return out;
+}
+
+bool sane_request_id(const std::string& id) {
+    if (id.empty() || id.size() > 64)
+        return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    });
+}
+
+// Constant-time: the time to reject a wrong token does not tell how much of it was right.
+bool token_matches(const std::string& given, const std::string& expected) {
+    if (given.size() != expected.size())
+        return false;
+    return CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
+
+bool is_health_path(const std::string& path) {
+    return path == "/v2/health/live" || path == "/v2/health/ready" || path == "/ping" || path == "/health";
+}
+
+} // namespace
+
+Result<std::unique_ptr<ModelServer>> ModelServer::start(ModelServerOptions options, Batcher& batcher,
+                                                        ServerMetrics& metrics, RequestLog* log) {
+    std::unique_ptr<ModelServer> server(new ModelServer(std::move(options), batcher, metrics, log));
+    ModelServer* self = server.get();
+    auto http = HttpServer::start(server->m_options.http, [self](HttpRequest&& request, Responder respond) {
+        self->handle(std::move(request), std::move(respond));
+    });
+    if (!http)
+        return fail(std::move(http).error());
+    server->m_http = std::move(*http);
+    return server;
+}
+
+void ModelServer::handle(HttpRequest&& request, Responder respond) {
+    const std::string& path = request.path;
+    if (!m_options.token.empty() && !is_health_path(path)) {
+        std::string header = request.header("authorization");
+        const std::string prefix = "Bearer ";
+        if (header.compare(0, prefix.size(), prefix) != 0 ||
+            !token_matches(header.substr(prefix.size()), m_options.token)) {
+            HttpResponse response = v2_error(401, "missing or wrong bearer token");
+            response.headers.emplace_back("WWW-Authenticate", "Bearer");
+            respond(std::move(response));
+            return;
+        }
+    }
+    const bool get = request.method == "GET" || request.method == "HEAD";
+    const bool post = request.method == "POST";
+    auto method_not_allowed = [&](const char* allowed) {
+        HttpResponse response = v2_error(405, "method " + request.method + " is not allowed on " + path);
+        response.headers.emplace_back("Allow", allowed);
+        respond(std::move(response));
+    };
+    const std::string& model = m_options.model;
+    const std::string& version = m_options.version;
+
+    if (path == "/v2/health/live" || path == "/ping" || path == "/health") {
+        if (!get)
+            return method_not_allowed("GET, HEAD");
+        respond(path == "/v2/health/live" ? json_response(200, json{{"live", true}})
+                                          : HttpResponse{200, "application/json", "\n", {}});
+        return;
+    }
+    if (path == "/v2/health/ready") {
+        if (!get)
+            return method_not_allowed("GET, HEAD");
+        respond(json_response(m_ready ? 200 : 503, json{{"ready", m_ready.load()}}));
+        return;
+    }
+    if (path == "/v2" || path == "/v2/") {
+        if (!get)
+            return method_not_allowed("GET, HEAD");
+        respond(
+            json_response(200, json{{"name", "mlo"}, {"version", k_version}, {"extensions", json::array()}}));
+        return;
+    }
+    if (path == "/version") {
+        if (!get)
+            return method_not_allowed("GET, HEAD");
+        respond(HttpResponse{200, "text/plain; charset=utf-8", std::string(k_version) + "\n", {}});
+        return;
+    }
+    if (path == "/metrics") {
+        if (!get)
+            return method_not_allowed("GET, HEAD");
+        respond(HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", m_metrics.render(), {}});
+        return;
+    }
+    if (path == "/invocations") {
+        if (!post)
+            return method_not_allowed("POST");
+        predict(std::move(request), std::move(respond), false);
+        return;
+    }
+    // /v2/models/{m}[/versions/{v}][/ready|/infer]; model names may hold '/'.
+    static const std::regex k_model_route(R"(^/v2/models/(.+?)(?:/versions/([^/]+))?(/ready|/infer)?/?$)");
+    std::smatch match;
+    if (std::regex_match(path, match, k_model_route)) {
+        std::string asked_model = match[1];
+        std::string asked_version = match[2];
+        std::string action = match[3];
+        if (asked_model != model) {
+            respond(v2_error(404, "unknown model '" + asked_model + "'; this server serves '" + model + "'"));
+            return;
+        }
+        if (!asked_version.empty() && asked_version != version) {
+            respond(v2_error(404, "unknown version '" + asked_version + "' of model '" + model +
+                                      "'; this server serves " + version));
+            return;
+        }
+        if (action == "/infer") {
+            if (!post)
+                return method_not_allowed("POST");
+            predict(std::move(request), std::move(respond), true);
+            return;
+        }
+        if (!get)
+            return method_not_allowed("GET, HEAD");
+        if (action == "/ready")
+            respond(json_response(m_ready ? 200 : 503, json{{"name", model}, {"ready", m_ready.load()}}));
+        else
+            respond(json_response(200, v2_model_metadata(model, version, "mlo", m_options.signature)));
+        return;
+    }
+    respond(v2_error(404, "no route " + path));
+}
+
+void ModelServer::predict(HttpRequest&& request, Responder respond, bool v2) {
+    auto arrived = std::chrono::steady_clock::now();
+    std::string request_id = request.header("x-request-id");
+    if (!sane_request_id(request_id))
+        request_id = random_id();
+    const char* protocol = v2 ? "v2" : "mlflow";
+    auto finish = [this, respond, request_id, protocol,
+                   arrived](HttpResponse response, const json& inputs, const json& outputs,
+                            const std::string& error, double queue_seconds, double compute_seconds) {
+        double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count();
+        m_metrics.observe_request(m_options.model, m_options.version, protocol, response.status,
+                                  queue_seconds, compute_seconds, total);
+        if (m_log != nullptr) {
+            RequestRecord record;
+            record.request_id = request_id;
+            record.time_ns = util::unix_time_ns();
+            record.model = m_options.model;
+            record.version = m_options.version;
+            record.protocol = protocol;
+            record.status = response.status;
+            record.latency_seconds = total;
+            record.inputs = inputs;
+            record.outputs = outputs;
+            record.error = error;
+            (void)m_log->write(record); // a full disk must not fail predictions
+        }
+        response.headers.emplace_back("X-Request-Id", request_id);
+        respond(std::move(response));
+    };
+    auto reject = [&](const HttpError& error) {
+        finish(v2 ? v2_error(error.status, error.message) : mlflow_error(error.status, error.message),
+               nullptr, nullptr, error.message, 0, 0);
+    };
+    if (!m_ready) {
+        reject(HttpError{503, "the model is not ready yet"});
+        return;
+    }
+    V2Request v2_request;
+    Columns columns;
+    if (v2) {
+        std::string content_type = request.header("content-type");
+        if (!content_type.empty() && content_type.find("json") == std::string::npos) {
+            reject(HttpError{415, "content type must be application/json, not " + content_type});
+            return;
+        }
+        auto parsed = parse_v2_request(request.body, m_options.signature, m_options.max_rows);
+        if (!parsed) {
+            reject(parsed.error());
+            return;
+        }
+        v2_request = std::move(*parsed);
+        columns = v2_request.inputs;
+    } else {
+        auto parsed = parse_mlflow_request(request.header("content-type"), request.body, m_options.signature,
+                                           m_options.max_rows);
+        if (!parsed) {
+            reject(parsed.error());
+            return;
+        }
+        columns = std::move(*parsed);
+    }
+    size_t rows = columns.rows;
+    json inputs = columns.columns;
+    m_batcher.submit(std::move(columns), [this, v2, rows, inputs = std::move(inputs),
+                                          v2_request = std::move(v2_request),
+                                          finish](BatchAnswer answer) mutable {
+        const WorkerResult& result = answer.result;
+        if (!result.ok) {
+            HttpResponse response =
+                v2 ? v2_error(result.status, result.error) : mlflow_error(result.status, result.error);
+            finish(std::move(response), inputs, nullptr, result.error, answer.queue_seconds,
+                   result.compute_seconds);
+            return;
+        }
+        HttpResult<std::string> body = v2 ? v2_response(m_options.model, m_options.version, v2_request,
+                                                        result.outputs, rows, m_options.signature)
+                                          : mlflow_response(result.outputs, rows, m_options.signature);
+        if (!body) {
+            HttpResponse response = v2 ? v2_error(body.error().status, body.error().message)
+                                       : mlflow_error(body.error().status, body.error().message);
+            finish(std::move(response), inputs, result.outputs, body.error().message, answer.queue_seconds,
+                   result.compute_seconds);
+            return;
+        }
+        finish(HttpResponse{200, "application/json", std::move(*body), {}}, inputs, result.outputs, "",
+               answer.queue_seconds, result.compute_seconds);
+    });
+}
+
+} // namespace mlo::serve
