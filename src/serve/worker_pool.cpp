@@ -54,12 +54,12 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <mlo/serve/worker_pool.hpp>
+#include <mlo/util/child_process.hpp>
 #include <mlo/util/file_io.hpp>
 #include <mutex>
 #include <optional>
 #include <poll.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -68,8 +68,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-extern char** environ; // NOLINT: POSIX declares it this way
 
 namespace mlo::serve {
 
@@ -127,36 +125,7 @@ WorkerResult failure(int status, std::string message) {
 
 // --- Spawning (the same rules as pipeline/stage_process.cpp; see the essay there) -----------------
 
-struct Pipe {
-    UniqueFd read_end;
-    UniqueFd write_end;
-};
-
-// Moves an fd above 0..2, so that the child's dup2s onto 0, 1 and 2 cannot overwrite a pipe end
-// before it is duplicated (possible only when mlo runs with stdio closed).
-Result<UniqueFd> above_stdio(UniqueFd fd) {
-    if (fd.get() > 2)
-        return fd;
-    int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
-    if (moved < 0)
-        return fail(system_error("cannot duplicate a pipe descriptor", errno));
-    return UniqueFd(moved);
-}
-
-Result<Pipe> make_pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-        return fail(system_error("cannot create a pipe", errno));
-    UniqueFd read_end(fds[0]);
-    UniqueFd write_end(fds[1]);
-    auto r = above_stdio(std::move(read_end));
-    if (!r)
-        return fail(std::move(r).error());
-    auto w = above_stdio(std::move(write_end));
-    if (!w)
-        return fail(std::move(w).error());
-    return Pipe{std::move(*r), std::move(*w)};
-}
+using util::make_pipe;
 
 // Only mlo's end is non-blocking: each end of a pipe is its own open file description.
 Status set_nonblocking(int fd) {
@@ -166,49 +135,7 @@ Status set_nonblocking(int fd) {
     return {};
 }
 
-// The inherited environment with `extra` replacing same-named entries in place and the rest appended.
-Result<std::vector<std::string>> build_environment(const std::map<std::string, std::string>& extra) {
-    for (const auto& [name, value] : extra) {
-        if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos)
-            return fail(ErrorCode::input, "invalid environment variable name '" + name + "'");
-        if (value.find('\0') != std::string::npos)
-            return fail(ErrorCode::input, "environment variable " + name + " contains a NUL byte");
-    }
-    std::vector<std::string> env;
-    std::map<std::string, bool> used;
-    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-        std::string_view text(*entry);
-        std::string name(text.substr(0, text.find('=')));
-        if (auto it = extra.find(name); it != extra.end()) {
-            if (!used[name])
-                env.push_back(fmt::format("{}={}", name, it->second));
-            used[name] = true;
-            continue;
-        }
-        env.emplace_back(text);
-    }
-    for (const auto& [name, value] : extra)
-        if (!used[name])
-            env.push_back(fmt::format("{}={}", name, value));
-    return env;
-}
-
-struct SpawnSetup {
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t actions;
-    bool attr_ready = false;
-    bool actions_ready = false;
-
-    SpawnSetup() = default;
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-    ~SpawnSetup() {
-        if (actions_ready)
-            ::posix_spawn_file_actions_destroy(&actions);
-        if (attr_ready)
-            ::posix_spawnattr_destroy(&attr);
-    }
-};
+using util::build_environment;
 
 struct Spawned {
     pid_t pid = -1;
@@ -229,58 +156,12 @@ Result<Spawned> spawn_worker(const std::string& command, const std::filesystem::
     if (!err)
         return fail(std::move(err).error());
 
-    SpawnSetup setup;
-    auto check = [](int rc, const char* what) -> Status {
-        if (rc != 0)
-            return fail(system_error(std::string("cannot start the worker: ") + what, rc));
-        return {};
-    };
-    MLO_TRY(check(::posix_spawnattr_init(&setup.attr), "posix_spawnattr_init"));
-    setup.attr_ready = true;
-    MLO_TRY(check(::posix_spawn_file_actions_init(&setup.actions), "posix_spawn_file_actions_init"));
-    setup.actions_ready = true;
-    sigset_t empty;
-    sigset_t all;
-    ::sigemptyset(&empty);
-    ::sigfillset(&all);
-    MLO_TRY(check(::posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                              POSIX_SPAWN_SETSIGDEF),
-                  "posix_spawnattr_setflags"));
-    MLO_TRY(check(::posix_spawnattr_setpgroup(&setup.attr, 0), "posix_spawnattr_setpgroup"));
-    MLO_TRY(check(::posix_spawnattr_setsigmask(&setup.attr, &empty), "posix_spawnattr_setsigmask"));
-    MLO_TRY(check(::posix_spawnattr_setsigdefault(&setup.attr, &all), "posix_spawnattr_setsigdefault"));
-    if (!cwd.empty())
-        MLO_TRY(check(::posix_spawn_file_actions_addchdir_np(&setup.actions, cwd.c_str()),
-                      "posix_spawn_file_actions_addchdir_np"));
-    MLO_TRY(check(::posix_spawn_file_actions_adddup2(&setup.actions, in->read_end.get(), 0),
-                  "posix_spawn_file_actions_adddup2"));
-    MLO_TRY(check(::posix_spawn_file_actions_adddup2(&setup.actions, out->write_end.get(), 1),
-                  "posix_spawn_file_actions_adddup2"));
-    MLO_TRY(check(::posix_spawn_file_actions_adddup2(&setup.actions, err->write_end.get(), 2),
-                  "posix_spawn_file_actions_adddup2"));
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    MLO_TRY(check(::posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3),
-                  "posix_spawn_file_actions_addclosefrom_np"));
-#endif
-
-    std::vector<char*> envp;
-    envp.reserve(env.size() + 1);
-    for (const auto& entry : env)
-        envp.push_back(const_cast<char*>(entry.c_str()));
-    envp.push_back(nullptr);
-    char sh[] = "/bin/sh";
-    char dash_c[] = "-c";
-    std::string command_copy = command;
-    char* argv[] = {sh, dash_c, command_copy.data(), nullptr};
-
+    auto pid = util::spawn_shell(command, cwd, env, in->read_end.get(), out->write_end.get(),
+                                 err->write_end.get(), "the worker");
+    if (!pid)
+        return fail(std::move(pid).error());
     Spawned spawned;
-    int rc = ::posix_spawn(&spawned.pid, "/bin/sh", &setup.actions, &setup.attr, argv, envp.data());
-    if (rc != 0) {
-        std::string what = "cannot start the worker";
-        if (!cwd.empty())
-            what += " in " + cwd.string();
-        return fail(system_error(what, rc));
-    }
+    spawned.pid = *pid;
     spawned.in = std::move(in->write_end);
     spawned.out = std::move(out->read_end);
     spawned.err = std::move(err->read_end);
