@@ -255,40 +255,15 @@ Error key_exists_error(const fs::path& path, const std::string& name) {
                  "keys are never overwritten; choose another name"};
 }
 
-// Writes a new file that is 0600 from its creation and appears under `path` only complete. Fails
-// with ErrorCode::precondition, leaving the existing file alone, if `path` exists.
+// The key file, 0600 from its creation and complete before it has its name; an existing key is
+// ErrorCode::precondition and stays as it was.
 Status write_new_private_file(const fs::path& path, std::string_view bytes, const std::string& name) {
-    fs::path temp = util::temp_path_beside(path);
-    util::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd)
-        return fail(system_error("cannot create " + temp.string(), errno));
-    auto remove_temp = [&](Error error) {
-        ::unlink(temp.c_str());
-        return fail(std::move(error));
-    };
-    if (auto ok = util::write_all(fd.get(), bytes, temp); !ok)
-        return remove_temp(ok.error());
-    if (::fchmod(fd.get(), 0600) != 0)
-        return remove_temp(system_error("cannot chmod " + temp.string(), errno));
-    if (::fsync(fd.get()) != 0)
-        return remove_temp(system_error("cannot sync " + temp.string(), errno));
-    fd = util::UniqueFd();
-
-    // link() and renameat2(RENAME_NOREPLACE) both fail with EEXIST instead of replacing the target;
-    // the second serves filesystems without hard links.
-    if (::link(temp.c_str(), path.c_str()) != 0) {
-        int error = errno;
-        if (error == EPERM || error == EOPNOTSUPP || error == EMLINK) {
-            if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0)
-                return util::fsync_directory(path.parent_path());
-            error = errno;
-        }
-        if (error == EEXIST)
-            return remove_temp(key_exists_error(path, name));
-        return remove_temp(system_error("cannot create " + path.string(), error));
-    }
-    ::unlink(temp.c_str());
-    return util::fsync_directory(path.parent_path());
+    auto created = util::write_new_private_file(path, bytes);
+    if (!created)
+        return fail(std::move(created).error());
+    if (!*created)
+        return fail(key_exists_error(path, name));
+    return {};
 }
 
 fs::path key_path(const fs::path& dir, const std::string& name) {

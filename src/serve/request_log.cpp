@@ -163,48 +163,10 @@ Result<bool> create_key(const fs::path& path) {
     OPENSSL_cleanse(secret.data(), secret.size());
     auto wipe = [&] { OPENSSL_cleanse(text.data(), text.size()); };
 
-    fs::path temp = util::temp_path_beside(path);
-    // O_CREAT's mode can only be narrowed by the umask: nobody else can ever open the file.
-    util::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd) {
-        wipe();
-        return fail(system_error("cannot create " + temp.string(), errno));
-    }
-    auto remove_temp = [&](Error error) {
-        wipe();
-        ::unlink(temp.c_str());
-        return fail(std::move(error));
-    };
-    if (auto ok = util::write_all(fd.get(), text, temp); !ok)
-        return remove_temp(ok.error());
+    // Two servers starting at once: the first key wins, the second reads it.
+    auto created = util::write_new_private_file(path, text);
     wipe();
-    if (::fchmod(fd.get(), 0600) != 0)
-        return remove_temp(system_error("cannot chmod " + temp.string(), errno));
-    if (::fsync(fd.get()) != 0)
-        return remove_temp(system_error("cannot sync " + temp.string(), errno));
-    fd = util::UniqueFd();
-
-    // link() (and renameat2 with RENAME_NOREPLACE where hard links are not supported) fails with
-    // EEXIST instead of replacing: two servers starting at once end up sharing the first key.
-    if (::link(temp.c_str(), path.c_str()) != 0) {
-        int error = errno;
-        if (error == EPERM || error == EOPNOTSUPP || error == EMLINK) {
-            if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0)
-                error = 0;
-            else
-                error = errno;
-        }
-        if (error == EEXIST) {
-            ::unlink(temp.c_str());
-            return false;
-        }
-        if (error != 0)
-            return remove_temp(system_error("cannot create " + path.string(), error));
-    } else {
-        ::unlink(temp.c_str());
-    }
-    MLO_TRY(util::fsync_directory(path.parent_path()));
-    return true;
+    return created;
 }
 
 // --- PII redaction ---

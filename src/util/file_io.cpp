@@ -1,4 +1,5 @@
 #include <cerrno>
+#include <cstdio> // renameat2
 #include <fcntl.h>
 #include <mlo/util/file_io.hpp>
 #include <random>
@@ -159,6 +160,46 @@ Result<FileLock> FileLock::acquire(const fs::path& path, Mode mode, bool wait) {
         return fail(system_error("cannot lock " + path.string(), errno));
     }
     return FileLock(std::move(fd));
+}
+
+Result<bool> write_new_private_file(const fs::path& path, std::string_view bytes) {
+    fs::path temp = temp_path_beside(path);
+    // O_CREAT's mode can only be narrowed by the umask: nobody else can ever open the file.
+    UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd)
+        return fail(system_error("cannot create " + temp.string(), errno));
+    auto remove_temp = [&](Error error) {
+        ::unlink(temp.c_str());
+        return fail(std::move(error));
+    };
+    if (auto ok = write_all(fd.get(), bytes, temp); !ok)
+        return remove_temp(ok.error());
+    if (::fchmod(fd.get(), 0600) != 0)
+        return remove_temp(system_error("cannot chmod " + temp.string(), errno));
+    if (::fsync(fd.get()) != 0)
+        return remove_temp(system_error("cannot sync " + temp.string(), errno));
+    fd = UniqueFd();
+
+    // link() and renameat2(RENAME_NOREPLACE) both fail with EEXIST instead of replacing the target;
+    // the second serves filesystems without hard links.
+    if (::link(temp.c_str(), path.c_str()) != 0) {
+        int error = errno;
+        if (error == EPERM || error == EOPNOTSUPP || error == EMLINK) {
+            if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+                MLO_TRY(fsync_directory(path.parent_path()));
+                return true;
+            }
+            error = errno;
+        }
+        if (error == EEXIST) {
+            ::unlink(temp.c_str());
+            return false;
+        }
+        return remove_temp(system_error("cannot create " + path.string(), error));
+    }
+    ::unlink(temp.c_str());
+    MLO_TRY(fsync_directory(path.parent_path()));
+    return true;
 }
 
 } // namespace mlo::util

@@ -39,6 +39,11 @@ Status write_all(int fd, std::string_view bytes, const fs::path& for_error);
 // stray temp file named `.<name>.tmp.<random>`, never a half-written target.
 Status write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mode = 0644);
 
+// Creates `path` holding `bytes`, readable by its owner only from its first byte and given its
+// name only when complete (for private keys and secrets). Never replaces a file: returns false,
+// leaving the existing file alone, when `path` exists (another process may have just made it).
+Result<bool> write_new_private_file(const fs::path& path, std::string_view bytes);
+
 // fsyncs a directory so that a rename inside it survives a crash.
 Status fsync_directory(const fs::path& dir);
 
