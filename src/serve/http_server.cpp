@@ -327,7 +327,11 @@ void HttpServer::Impl::accept() {
         std::string remote =
             ignored ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
         bool over_limit = ++connections > options.max_connections;
-        if (tls) {
+        if (tls && over_limit) {
+            // No handshake is spent on a connection that would be refused: it is closed at once.
+            --connections;
+            socket.close(ignored);
+        } else if (tls) {
             auto session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
                 *this, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), remote);
             session->start();

@@ -188,9 +188,11 @@ void ModelServer::predict(HttpRequest&& request, Responder respond, bool v2) {
     if (!sane_request_id(request_id))
         request_id = random_id();
     const char* protocol = v2 ? "v2" : "mlflow";
+    m_metrics.set_in_flight(+1);
     auto finish = [this, respond, request_id, protocol,
                    arrived](HttpResponse response, const json& inputs, const json& outputs,
                             const std::string& error, double queue_seconds, double compute_seconds) {
+        m_metrics.set_in_flight(-1);
         double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count();
         m_metrics.observe_request(m_options.model, m_options.version, protocol, response.status,
                                   queue_seconds, compute_seconds, total);

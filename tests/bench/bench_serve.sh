@@ -14,15 +14,18 @@
 # `--workers 2`. The FastAPI apps do the same work as the workers: POST /invocations takes MLflow's
 # {"inputs": {COLUMN: [...]}} and answers {"predictions": [...]}, read with json.loads from the raw
 # body, with no schema check (mlo checks every request against the signature) and no access log
-# (mlo appends every request to its request log, the default). uvicorn runs with uvloop and
-# httptools (Debian's python3-uvloop and python3-httptools, what `uvicorn[standard]` picks): the
-# peer is given its fastest setup, so a ratio is, if anything, unfair to mlo.
+# (mlo appends every request to its request log, the default): the peer does less than mlo. uvicorn
+# runs twice: "plain", as Debian's python3-uvicorn (and pip's `uvicorn`) comes, asyncio's event loop
+# and h11; and "fast", with uvloop and httptools (Debian's python3-uvloop and python3-httptools,
+# what `uvicorn[standard]` installs), its fastest setup. The echo target is judged against both.
 #
 # Load: wrk (Debian's) with a Lua script posting the same JSON body (one row) to /invocations of
 # each server, closed loop: concurrency C = C connections (1 thread at C=1, 2 otherwise), each
-# sending its next request when the answer arrives, BENCH_SECONDS (5) per load point, latency
-# percentiles from wrk's own histogram (its `done` hook prints them in microseconds). wrk shares
-# the 2 cores with the server under test, as it does for every server.
+# sending its next request when the answer arrives, BENCH_SECONDS (5) per load point. Latencies
+# are what the requests took: wrk's `done` hook reads its histogram and undoes the coordinated-
+# omission correction wrk applies to it (see write_lua), so they can be set beside the direct
+# driver's; wrk's corrected p99 is printed too, for information. wrk shares the 2 cores with the
+# server under test, as it does for every server.
 #
 # "Calling the worker directly" (the gateway overhead): the same worker.py, the same number of
 # worker processes, the same mlo_worker.py (copied from the directory `mlo serve` materialised),
@@ -34,7 +37,8 @@
 # with it, wrk's figure adds the TCP round trip, HTTP parsing, JSON parsing and signature
 # validation, mlo's worker pool thread and pipes, the response, the request log line, and the CPU
 # all of that takes from the workers on a 2-core machine. The overhead figure is
-# p99(mlo serve, via wrk, C=16) - p99(direct, C=16). A compiled driver is used rather than a Python
+# p99(mlo serve, via wrk, C=16) - p99(direct, C=16), both measured the same way (each request from
+# its write to its answer, closed loop, the same percentile rule as wrk's). A compiled driver is used rather than a Python
 # one because a Python driver would itself be the slowest part and make "direct" look slower than
 # it is, flattering mlo. For information, /metrics gives mlo's own split (mean duration, time
 # queued in mlo, and "compute", which runs from the write to the worker until its answer and so
@@ -49,7 +53,7 @@
 #
 # Targets (issue 5, on this 2-core machine): the gateway adds at most 1 ms at p99 at concurrency 16
 # over calling the worker directly; requests/s at concurrency 16 at least 5x the FastAPI server's
-# for the echo model; for clf, dynamic batching gives at least 3x the requests/s of batching off
+# for the echo model (a row for each uvicorn setup); for clf, dynamic batching gives at least 3x the requests/s of batching off
 # (at concurrency 64).
 #
 # It prints every figure and a summary table with the targets. It is a report, not a test: missed
@@ -155,7 +159,7 @@ stop_server() {
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || rc=$?
-    if [[ $1 != quiet ]] && ((rc != 0 && rc != 143)); then
+    if [[ ${1:-} != quiet ]] && ((rc != 0 && rc != 143)); then
         WARNINGS+=("$SERVER_NAME exited with status $rc after SIGTERM (see logs/$SERVER_NAME.err)")
         note "  warning: $SERVER_NAME exited with status $rc after SIGTERM"
     fi
@@ -183,12 +187,20 @@ start_mlo() {
     PORT=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["port"])' "$WORK/ready.json")
 }
 
-# start_fastapi APP: uvicorn APP:app with WORKERS workers on a free port; ready when /ping answers.
+# The two uvicorn setups: its defaults without the optional packages (asyncio's event loop, h11),
+# and with uvloop and httptools (what `uvicorn[standard]` installs and uvicorn then picks).
+declare -A UVICORN_ARGS=([plain]="--loop asyncio --http h11" [fast]="--loop uvloop --http httptools")
+declare -A UVICORN_TITLE=([plain]="asyncio, h11" [fast]="uvloop, httptools")
+
+# start_fastapi APP FLAVOUR: uvicorn APP:app with WORKERS workers on a free port, set up as
+# UVICORN_ARGS[FLAVOUR]; ready when /ping answers.
 start_fastapi() {
-    SERVER_NAME=fastapi-$1
+    SERVER_NAME=fastapi-$2-${1%_app}
     PORT=$(free_port)
+    local -a flavour
+    read -r -a flavour <<<"${UVICORN_ARGS[$2]}"
     (cd "$WORK/apps" && exec "$PYTHON" -m uvicorn "$1:app" --host 127.0.0.1 --port "$PORT" --workers "$WORKERS" \
-        --loop uvloop --http httptools --no-access-log --log-level warning) \
+        "${flavour[@]}" --no-access-log --log-level warning) \
         >"$WORK/logs/$SERVER_NAME.out" 2>"$WORK/logs/$SERVER_NAME.err" &
     SERVER_PID=$!
     wait_ready curl -sf "http://127.0.0.1:$PORT/ping"
@@ -223,9 +235,12 @@ load() {
         "http://127.0.0.1:$PORT/invocations" >"$log" 2>&1 || die "wrk failed against $SERVER_NAME" "$log"
     local line
     line=$(grep '^BENCH ' "$log") || die "wrk printed no result line" "$log"
-    local _ requests duration p50 p99 mean connect read write status timeout
-    read -r _ requests duration p50 p99 mean connect read write status timeout <<<"$line"
+    local _ requests duration p50 p99 mean co_p99 recorded connect read write status timeout
+    read -r _ requests duration p50 p99 mean co_p99 recorded connect read write status timeout <<<"$line"
     ((requests > 0)) || die "wrk completed no request against $SERVER_NAME" "$log"
+    # Every completed request is one latency sample (timeouts aside): a check of the undoing.
+    ((recorded + timeout == requests)) ||
+        die "undoing wrk's latency correction gave $recorded samples for $requests requests" "$log"
     R[$name]=$((requests * 1000000 / duration))
     T[$name.p50]=$p50
     T[$name.p99]=$p99
@@ -234,8 +249,8 @@ load() {
         extra="   FAILED: $status non-2xx, $((connect + read + write)) socket errors, $timeout timeouts"
         WARNINGS+=("$SERVER_NAME at concurrency $c: $errors of $requests requests failed ($status non-2xx)")
     fi
-    note "$(printf '  %-30s c=%-3d %9s   p50 %10s   p99 %10s   mean %10s%s' "$SERVER_NAME" "$c" \
-        "$(fmt_rps "${R[$name]}")" "$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$(fmt_ms "$mean")" "$extra")"
+    note "$(printf '  %-30s c=%-3d %9s   p50 %10s   p99 %10s   mean %10s   (wrk corrected p99 %s)%s' "$SERVER_NAME" "$c" \
+        "$(fmt_rps "${R[$name]}")" "$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$(fmt_ms "$mean")" "$(fmt_ms "$co_p99")" "$extra")"
 }
 
 # mlo_metrics LABEL: scrapes mlo's /metrics into logs/metrics-LABEL.txt and prints one line
@@ -368,6 +383,13 @@ static int cmp64(const void* a, const void* b) {
     return x < y ? -1 : x > y;
 }
 static void die(const char* what) { perror(what); exit(1); }
+/* As wrk's stats_percentile: the first value whose cumulative count reaches round(p% * count + 0.5). */
+static int64_t percentile(const int64_t* sorted, size_t count, double p) {
+    size_t rank = (size_t)(p / 100 * (double)count + 1.0);
+    if (rank < 1) rank = 1;
+    if (rank > count) rank = count;
+    return sorted[rank - 1];
+}
 
 static struct worker* W;
 static struct slot* S;
@@ -469,30 +491,61 @@ int main(int argc, char** argv) {
     }
     for (int w = 0; w < nworkers; ++w) close(W[w].in); /* EOF: mlo_worker.serve returns */
     for (int w = 0; w < nworkers; ++w) waitpid(W[w].pid, NULL, 0);
+    for (size_t i = 0; i < count; ++i) lat[i] /= 1000; /* whole microseconds, as wrk records them */
     qsort(lat, count, sizeof *lat, cmp64);
     int64_t sum = 0;
     for (size_t i = 0; i < count; ++i) sum += lat[i];
-    size_t i50 = (count * 50 + 99) / 100, i99 = (count * 99 + 99) / 100;
     printf("DIRECT %zu %lld %lld %lld %lld %ld\n", count, (long long)((end - start) / 1000),
-           (long long)(lat[i50 ? i50 - 1 : 0] / 1000), (long long)(lat[i99 ? i99 - 1 : 0] / 1000),
-           (long long)(sum / (int64_t)count / 1000), bad);
+           (long long)percentile(lat, count, 50), (long long)percentile(lat, count, 99),
+           (long long)((sum + (int64_t)count / 2) / (int64_t)count), bad);
     return 0;
 }
 EOF
     cc -O2 -Wall -o "$WORK/direct" "$WORK/direct.c" >"$WORK/logs/cc.log" 2>&1 || die "compiling direct.c failed" "$WORK/logs/cc.log"
 }
 
-# wrk's Lua scripts: POST the body, and print the figures (microseconds) when done.
-write_lua() { # write_lua FILE BODY
+# wrk's Lua script for one load point: POST the body; when done, print the figures (microseconds).
+# wrk applies a coordinated-omission correction to its latency histogram before it prints it or
+# calls done (stats_correct in wrk's stats.c: for every sample n >= 2E it adds synthetic samples
+# n-E, n-2E, ... down to E, with E = duration / (requests / connections)), so its percentiles are
+# an estimate for a client sending at a fixed rate, not what the requests took. done() undoes that
+# exactly, from the top of the histogram down (raw[m] = corrected[m] - sum of raw[m+kE], k >= 1, for
+# m > E), and reports the measured p50, p99 and mean of the closed loop, the same quantity the
+# direct driver measures; wrk's own corrected p99 is printed beside it, for information.
+write_lua() { # write_lua FILE BODY CONNECTIONS
     cat >"$1" <<EOF
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [[$2]]
+local connections = $3
 done = function(summary, latency, requests)
     local e = summary.errors
-    io.write(string.format("BENCH %d %d %d %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
-        latency:percentile(50), latency:percentile(99), math.floor(latency.mean + 0.5),
-        e.connect, e.read, e.write, e.status, e.timeout))
+    local lo, hi = latency.min, latency.max
+    local corrected, raw, acc = {}, {}, {}
+    for i = 1, #latency do -- latency(i): the i-th distinct value (microseconds) and its count
+        local value, n = latency(i)
+        corrected[value] = n
+    end
+    local per = math.floor(summary.requests / connections)
+    local E = per > 0 and math.floor(summary.duration / per) or 0
+    for m = hi, lo, -1 do
+        local above = (E > 0 and m > E) and (acc[m + E] or 0) or 0
+        raw[m] = (corrected[m] or 0) - above
+        acc[m] = raw[m] + above
+    end
+    local count, sum = 0, 0
+    for m = lo, hi do count = count + raw[m]; sum = sum + raw[m] * m end
+    local function percentile(p) -- as wrk's stats_percentile, on the raw histogram
+        local rank, total = math.floor(p / 100 * count + 0.5 + 0.5), 0
+        for m = lo, hi do
+            total = total + raw[m]
+            if total >= rank then return m end
+        end
+        return hi
+    end
+    io.write(string.format("BENCH %d %d %d %d %d %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+        percentile(50), percentile(99), count > 0 and math.floor(sum / count + 0.5) or 0,
+        latency:percentile(99), count, e.connect, e.read, e.write, e.status, e.timeout))
 end
 EOF
 }
@@ -538,7 +591,7 @@ ${inputs%$'\n'}
       batch: {max_size: 1}
 EOF
     mkdir -p models
-    echo "models/" >.gitignore
+    echo "models/" >>.gitignore
     echo '{"echo": true}' >models/echo.json
     cat >echo_worker.py <<'EOF'
 from mlo_worker import serve
@@ -619,8 +672,11 @@ async def invocations(request: Request):
     rows = [list(row) for row in zip(*(inputs[name] for name in names))]
     return Response(json.dumps({"predictions": model.predict(rows).tolist()}), media_type="application/json")
 EOF
-    write_lua "$WORK/echo.lua" "$ECHO_BODY"
-    write_lua "$WORK/clf.lua" "$CLF_BODY"
+    local c
+    for c in "${CONCURRENCY[@]}"; do
+        write_lua "$WORK/echo-c$c.lua" "$ECHO_BODY" "$c"
+        write_lua "$WORK/clf-c$c.lua" "$CLF_BODY" "$c"
+    done
     cd "$WORK"
 }
 
@@ -639,7 +695,7 @@ bench_echo_mlo() {
     local c before after
     for c in "${CONCURRENCY[@]}"; do
         before=$(mlo_metrics "echo-c$c-before")
-        load "mlo_echo_c$c" "$c" "$WORK/echo.lua"
+        load "mlo_echo_c$c" "$c" "$WORK/echo-c$c.lua"
         after=$(mlo_metrics "echo-c$c-after")
         local n dur queue compute rows calls
         read -r n dur queue compute rows calls <<<"$(metrics_delta "$before" "$after")"
@@ -676,16 +732,16 @@ bench_echo_direct() {
     done
 }
 
-bench_echo_fastapi() {
-    section "echo model, FastAPI + uvicorn --workers $WORKERS (uvloop, httptools): wrk ${SECONDS_PER_POINT} s per point"
-    start_fastapi echo_app
+bench_echo_fastapi() { # bench_echo_fastapi FLAVOUR
+    local f=$1 c
+    section "echo model, FastAPI + uvicorn --workers $WORKERS (${UVICORN_TITLE[$f]}): wrk ${SECONDS_PER_POINT} s per point"
+    start_fastapi echo_app "$f"
     check_prediction "echo x=1.5" "$ECHO_BODY" "[1.5]"
-    local c
-    for c in "${CONCURRENCY[@]}"; do load "fastapi_echo_c$c" "$c" "$WORK/echo.lua"; done
+    for c in "${CONCURRENCY[@]}"; do load "fastapi_${f}_echo_c$c" "$c" "$WORK/echo-c$c.lua"; done
     stop_server
     for c in "${CONCURRENCY[@]}"; do
-        note "$(printf '  c=%-3d mlo %9s / FastAPI %9s = %s' "$c" "$(fmt_rps "${R[mlo_echo_c$c]}")" \
-            "$(fmt_rps "${R[fastapi_echo_c$c]}")" "$(fmt_x "$(ratio_x100 "${R[mlo_echo_c$c]}" "${R[fastapi_echo_c$c]}")")")"
+        note "$(printf '  c=%-3d mlo %9s / FastAPI (%s) %9s = %s' "$c" "$(fmt_rps "${R[mlo_echo_c$c]}")" "${UVICORN_TITLE[$f]}" \
+            "$(fmt_rps "${R[fastapi_${f}_echo_c$c]}")" "$(fmt_x "$(ratio_x100 "${R[mlo_echo_c$c]}" "${R[fastapi_${f}_echo_c$c]}")")")"
     done
 }
 
@@ -695,7 +751,8 @@ set_batch() {
     [[ -z ${2:-} ]] || line="      batch: {max_size: $1, max_delay_ms: $2}"
     sed -i "s|^      batch: {.*}\$|$line|" "$PROJ/mlo.yaml"
     grep -qF "$line" "$PROJ/mlo.yaml" || die "could not set the batch line in mlo.yaml"
-    (cd "$PROJ" && git commit -q -am "clf: $line") >>"$WORK/logs/setup.log" 2>&1 || die "git commit failed" "$WORK/logs/setup.log"
+    (cd "$PROJ" && { git diff --quiet || git commit -q -am "clf: $line"; }) >>"$WORK/logs/setup.log" 2>&1 ||
+        die "git commit failed" "$WORK/logs/setup.log"
 }
 
 bench_clf_mlo() { # bench_clf_mlo off|on
@@ -711,7 +768,7 @@ bench_clf_mlo() { # bench_clf_mlo off|on
     check_prediction "two rows" "$CLF_CHECK" "$CLF_EXPECT"
     for c in "${CONCURRENCY[@]}"; do
         before=$(mlo_metrics "clf-$mode-c$c-before")
-        load "mlo_clf_${mode}_c$c" "$c" "$WORK/clf.lua"
+        load "mlo_clf_${mode}_c$c" "$c" "$WORK/clf-c$c.lua"
         after=$(mlo_metrics "clf-$mode-c$c-after")
         read -r n dur queue compute rows calls <<<"$(metrics_delta "$before" "$after")"
         note "$(printf '  %-30s        /metrics: %d requests in %d worker calls (%s rows each), mean duration %s, queued %s, compute %s' \
@@ -720,18 +777,24 @@ bench_clf_mlo() { # bench_clf_mlo off|on
     stop_server
 }
 
-bench_clf_fastapi() {
-    section "clf, FastAPI + uvicorn --workers $WORKERS: wrk ${SECONDS_PER_POINT} s per point (information)"
-    start_fastapi clf_app
+bench_clf_fastapi() { # bench_clf_fastapi FLAVOUR
+    local f=$1 c
+    section "clf, FastAPI + uvicorn --workers $WORKERS (${UVICORN_TITLE[$f]}): wrk ${SECONDS_PER_POINT} s per point (information)"
+    start_fastapi clf_app "$f"
     check_prediction "two rows" "$CLF_CHECK" "$CLF_EXPECT"
-    local c
-    for c in "${CONCURRENCY[@]}"; do load "fastapi_clf_c$c" "$c" "$WORK/clf.lua"; done
+    for c in "${CONCURRENCY[@]}"; do load "fastapi_${f}_clf_c$c" "$c" "$WORK/clf-c$c.lua"; done
     stop_server
+}
+
+clf_ratios() {
+    local c
+    section "clf: ratios"
     for c in "${CONCURRENCY[@]}"; do
-        note "$(printf '  c=%-3d batching on %9s / off %9s = %s;  on / FastAPI %9s = %s' "$c" \
+        note "$(printf '  c=%-3d batching on %9s / off %9s = %s;  FastAPI %s: %9s, %s: %9s' "$c" \
             "$(fmt_rps "${R[mlo_clf_on_c$c]}")" "$(fmt_rps "${R[mlo_clf_off_c$c]}")" \
             "$(fmt_x "$(ratio_x100 "${R[mlo_clf_on_c$c]}" "${R[mlo_clf_off_c$c]}")")" \
-            "$(fmt_rps "${R[fastapi_clf_c$c]}")" "$(fmt_x "$(ratio_x100 "${R[mlo_clf_on_c$c]}" "${R[fastapi_clf_c$c]}")")")"
+            "${UVICORN_TITLE[plain]}" "$(fmt_rps "${R[fastapi_plain_clf_c$c]}")" \
+            "${UVICORN_TITLE[fast]}" "$(fmt_rps "${R[fastapi_fast_clf_c$c]}")")"
     done
 }
 
@@ -739,55 +802,56 @@ bench_clf_fastapi() {
 # Summary: one row per figure. Rows without a target are context.
 
 summary() {
-    local c x
+    local c x f
+    for f in plain fast; do
+        for c in "${CONCURRENCY[@]}"; do
+            x=$(ratio_x100 "${R[mlo_echo_c$c]}" "${R[fastapi_${f}_echo_c$c]}")
+            local target=- verdict=-
+            if ((c == 16)); then target=">= $(fmt_x $TARGET_ECHO_X100)" verdict=$(verdict_min "$x" $TARGET_ECHO_X100); fi
+            add_row "echo c=$c: req/s vs FastAPI ($f)" "$(fmt_rps "${R[mlo_echo_c$c]}")" \
+                "$(fmt_rps "${R[fastapi_${f}_echo_c$c]}")" "$(fmt_x "$x")" "$target" "$verdict"
+        done
+    done
+    for f in plain fast; do
+        for c in "${CONCURRENCY[@]}"; do
+            add_row "echo c=$c: p99 vs FastAPI ($f)" "$(fmt_ms "${T[mlo_echo_c$c.p99]}")" \
+                "$(fmt_ms "${T[fastapi_${f}_echo_c$c.p99]}")" \
+                "$(fmt_delta $((${T[mlo_echo_c$c.p99]} - ${T[fastapi_${f}_echo_c$c.p99]})))" - -
+        done
+    done
     for c in "${CONCURRENCY[@]}"; do
-        x=$(ratio_x100 "${R[mlo_echo_c$c]}" "${R[fastapi_echo_c$c]}")
+        local target=- verdict=-
         if ((c == 16)); then
-            add_row "echo c=16: requests/s vs FastAPI" "$(fmt_rps "${R[mlo_echo_c$c]}")" "$(fmt_rps "${R[fastapi_echo_c$c]}")" \
-                "$(fmt_x "$x")" ">= $(fmt_x $TARGET_ECHO_X100)" "$(verdict_min "$x" $TARGET_ECHO_X100)"
-        else
-            add_row "echo c=$c: requests/s vs FastAPI" "$(fmt_rps "${R[mlo_echo_c$c]}")" "$(fmt_rps "${R[fastapi_echo_c$c]}")" \
-                "$(fmt_x "$x")" - -
+            target="<= +$(fmt_ms $TARGET_OVERHEAD_US)" verdict=$(verdict_abs "${T[overhead_c$c]}" $TARGET_OVERHEAD_US)
         fi
+        add_row "echo c=$c: p99 vs workers direct" "$(fmt_ms "${T[mlo_echo_c$c.p99]}")" "$(fmt_ms "${T[direct_c$c.p99]}")" \
+            "$(fmt_delta "${T[overhead_c$c]}")" "$target" "$verdict"
     done
-    for c in "${CONCURRENCY[@]}"; do
-        add_row "echo c=$c: p99 vs FastAPI" "$(fmt_ms "${T[mlo_echo_c$c.p99]}")" "$(fmt_ms "${T[fastapi_echo_c$c.p99]}")" \
-            "$(fmt_delta $((${T[mlo_echo_c$c.p99]} - ${T[fastapi_echo_c$c.p99]})))" - -
-    done
-    for c in "${CONCURRENCY[@]}"; do
-        if ((c == 16)); then
-            add_row "echo c=16: p99 vs workers direct" "$(fmt_ms "${T[mlo_echo_c$c.p99]}")" "$(fmt_ms "${T[direct_c$c.p99]}")" \
-                "$(fmt_delta "${T[overhead_c$c]}")" "<= +$(fmt_ms $TARGET_OVERHEAD_US)" "$(verdict_abs "${T[overhead_c$c]}" $TARGET_OVERHEAD_US)"
-        else
-            add_row "echo c=$c: p99 vs workers direct" "$(fmt_ms "${T[mlo_echo_c$c.p99]}")" "$(fmt_ms "${T[direct_c$c.p99]}")" \
-                "$(fmt_delta "${T[overhead_c$c]}")" - -
-        fi
-    done
-    add_row "echo c=16: requests/s vs workers direct" "$(fmt_rps "${R[mlo_echo_c16]}")" "$(fmt_rps "${R[direct_c16]}")" \
+    add_row "echo c=16: req/s vs workers direct" "$(fmt_rps "${R[mlo_echo_c16]}")" "$(fmt_rps "${R[direct_c16]}")" \
         "$(fmt_x "$(ratio_x100 "${R[mlo_echo_c16]}" "${R[direct_c16]}")")" - -
     for c in "${CONCURRENCY[@]}"; do
         x=$(ratio_x100 "${R[mlo_clf_on_c$c]}" "${R[mlo_clf_off_c$c]}")
-        if ((c == 64)); then
-            add_row "clf c=64: batching on vs off" "$(fmt_rps "${R[mlo_clf_on_c$c]}")" "$(fmt_rps "${R[mlo_clf_off_c$c]}")" \
-                "$(fmt_x "$x")" ">= $(fmt_x $TARGET_BATCH_X100)" "$(verdict_min "$x" $TARGET_BATCH_X100)"
-        else
-            add_row "clf c=$c: batching on vs off" "$(fmt_rps "${R[mlo_clf_on_c$c]}")" "$(fmt_rps "${R[mlo_clf_off_c$c]}")" \
-                "$(fmt_x "$x")" - -
-        fi
+        local target=- verdict=-
+        if ((c == 64)); then target=">= $(fmt_x $TARGET_BATCH_X100)" verdict=$(verdict_min "$x" $TARGET_BATCH_X100); fi
+        add_row "clf c=$c: batching on vs off" "$(fmt_rps "${R[mlo_clf_on_c$c]}")" "$(fmt_rps "${R[mlo_clf_off_c$c]}")" \
+            "$(fmt_x "$x")" "$target" "$verdict"
     done
-    for c in "${CONCURRENCY[@]}"; do
-        add_row "clf c=$c: batching off vs FastAPI" "$(fmt_rps "${R[mlo_clf_off_c$c]}")" "$(fmt_rps "${R[fastapi_clf_c$c]}")" \
-            "$(fmt_x "$(ratio_x100 "${R[mlo_clf_off_c$c]}" "${R[fastapi_clf_c$c]}")")" - -
+    for f in plain fast; do
+        for c in "${CONCURRENCY[@]}"; do
+            add_row "clf c=$c: batch off vs FastAPI ($f)" "$(fmt_rps "${R[mlo_clf_off_c$c]}")" \
+                "$(fmt_rps "${R[fastapi_${f}_clf_c$c]}")" \
+                "$(fmt_x "$(ratio_x100 "${R[mlo_clf_off_c$c]}" "${R[fastapi_${f}_clf_c$c]}")")" - -
+        done
+        add_row "clf c=64: batch on vs FastAPI ($f)" "$(fmt_rps "${R[mlo_clf_on_c64]}")" "$(fmt_rps "${R[fastapi_${f}_clf_c64]}")" \
+            "$(fmt_x "$(ratio_x100 "${R[mlo_clf_on_c64]}" "${R[fastapi_${f}_clf_c64]}")")" - -
     done
-    add_row "clf c=64: batching on vs FastAPI" "$(fmt_rps "${R[mlo_clf_on_c64]}")" "$(fmt_rps "${R[fastapi_clf_c64]}")" \
-        "$(fmt_x "$(ratio_x100 "${R[mlo_clf_on_c64]}" "${R[fastapi_clf_c64]}")")" - -
 
     section "summary (vs peer = mlo / peer for requests/s, mlo - peer for latencies)"
-    local fmt='  %-40s %12s %12s %10s %12s %6s\n' row pass=0 miss=0
+    local fmt='  %-42s %12s %12s %10s %12s %6s\n' row pass=0 miss=0
     # shellcheck disable=SC2059 # the format is ours
     printf "$fmt" figure mlo peer "vs peer" target result
     # shellcheck disable=SC2059
-    printf "$fmt" "$(printf '%.0s-' {1..40})" ------------ ------------ ---------- ------------ ------
+    printf "$fmt" "$(printf '%.0s-' {1..42})" ------------ ------------ ---------- ------------ ------
     for row in "${SUMMARY[@]}"; do
         local -a f
         IFS=$'\t' read -r -a f <<<"$row"
@@ -816,10 +880,13 @@ main() {
     make_project
     bench_echo_mlo
     bench_echo_direct
-    bench_echo_fastapi
+    bench_echo_fastapi plain
+    bench_echo_fastapi fast
     bench_clf_mlo off
     bench_clf_mlo on
-    bench_clf_fastapi
+    bench_clf_fastapi plain
+    bench_clf_fastapi fast
+    clf_ratios
     summary
     note "total time: $((SECONDS - t0)) s"
 }
