@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libcli11-dev libyaml-cpp-dev libgit2-dev libssl-dev libfmt-dev catch2
   libsqlite3-dev libexpected-dev nlohmann-json3-dev scdoc
-  libboost-dev curl                   # Boost.Beast/Asio for mlo serve; curl for its tests
+  libboost-dev curl openssl           # Boost.Beast/Asio for mlo serve; curl and openssl for its tests
   python3-sklearn python3-pandas   # the stages of examples/churn (run by /usr/bin/python3)
 )
 
