@@ -57,13 +57,6 @@ SUMMARY=()      # summary table rows, tab-separated
 trap cleanup EXIT
 trap 'exit 130' INT TERM # run the EXIT trap (cleanup) on Ctrl-C too
 
-fmt_ms() { local c=$((($1 + 5) / 10)); printf '%d.%02d ms' $((c / 100)) $((c % 100)); }
-fmt_x() { # fmt_x X100: 125 -> 1.25x
-    printf '%d.%02dx' $(($1 / 100)) $(($1 % 100))
-}
-ratio_x100() { # ratio_x100 A B: A/B rounded, x100
-    if (($2 == 0)); then echo 0; else echo $((($1 * 100 + $2 / 2) / $2)); fi
-}
 fmt_ratio() { fmt_x "$(ratio_x100 "$1" "$2")"; }
 fmt_mib() { local t=$((($1 * 10 + 512) / 1024)); printf '%d.%d MiB' $((t / 10)) $((t % 10)); }
 

@@ -76,34 +76,10 @@ EXPECT_TAGS=0   # tags the setup creates
 trap cleanup EXIT
 trap 'exit 130' INT TERM # run the EXIT trap (cleanup) on Ctrl-C too
 
-fmt_ms() { local c=$((($1 + 5) / 10)); printf '%d.%02d ms' $((c / 100)) $((c % 100)); }
-fmt_x() { printf '%d.%02dx' $(($1 / 100)) $(($1 % 100)); } # fmt_x X100: 125 -> 1.25x
-ratio_x100() { # ratio_x100 A B: A/B rounded, x100
-    if (($2 == 0)); then echo 0; else echo $((($1 * 100 + $2 / 2) / $2)); fi
-}
 fmt_ratio() { # fmt_ratio A B: A/B, with three decimals below 1
     if (($2 == 0)); then echo 0x; return; fi
     local r=$((($1 * 1000 + $2 / 2) / $2))
     if ((r < 1000)); then printf '0.%03dx' "$r"; else fmt_x "$(ratio_x100 "$1" "$2")"; fi
-}
-
-# timed LABEL DIR CMD... (lib.sh): runs CMD in DIR, appending its output to logs/LABEL.log; sets
-# LAST_US to its wall time. Bash's EPOCHREALTIME is read without forking.
-LAST_US=0
-
-# best_of N LABEL DIR CMD...: one untimed warm-up run, then N timed runs of CMD in DIR; sets
-# BEST_US to the fastest. All figures are warm-cache: the warm-up reads the files into the page
-# cache (and, for mlo, brings the index up to date).
-BEST_US=0
-best_of() {
-    local n=$1 label=$2 dir=$3 i best=0
-    shift 3
-    timed "$label.warmup" "$dir" "$@"
-    for ((i = 1; i <= n; i++)); do
-        timed "$label" "$dir" "$@"
-        if ((best == 0 || LAST_US < best)); then best=$LAST_US; fi
-    done
-    BEST_US=$best
 }
 
 # cold_best LABEL CMD...: COLD_REPS runs of CMD in the project, each right after .mlo/index.db (and
@@ -125,8 +101,6 @@ refs_layout() { # how the tag refs are stored: loose files, and lines of .git/pa
     [[ ! -f $PROJ/.git/packed-refs ]] || packed="$(grep -c 'refs/tags/' "$PROJ/.git/packed-refs") tag refs"
     printf '%d loose tag refs, packed-refs: %s' "$(find "$PROJ/.git/refs/tags" -type f | wc -l)" "$packed"
 }
-
-verdict_abs() { if (($1 <= $2)); then echo PASS; else echo MISS; fi; } # verdict_abs US TARGET_US
 
 # The peers: what a registry kept in git tags must read at least (every tag's name, the object it
 # points at and its message), and the plain list of tag names.

@@ -135,17 +135,11 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT TERM # run the EXIT trap on Ctrl-C too
 
-fmt_ms() { local c=$((($1 + 5) / 10)); printf '%d.%02d ms' $((c / 100)) $((c % 100)); }
-fmt_x() { printf '%d.%02dx' $(($1 / 100)) $(($1 % 100)); } # fmt_x X100: 125 -> 1.25x
-ratio_x100() { # ratio_x100 A B: A/B rounded, x100
-    if (($2 == 0)); then echo 0; else echo $((($1 * 100 + $2 / 2) / $2)); fi
-}
 fmt_rps() { printf '%d/s' "$1"; }
 fmt_delta() { # fmt_delta US: a signed difference in ms
     if (($1 < 0)); then printf -- '-%s' "$(fmt_ms $((-$1)))"; else printf '+%s' "$(fmt_ms "$1")"; fi
 }
 verdict_min() { if (($1 >= $2)); then echo PASS; else echo MISS; fi; } # verdict_min X100 TARGET_X100
-verdict_abs() { if (($1 <= $2)); then echo PASS; else echo MISS; fi; } # verdict_abs US TARGET_US
 
 free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -69,32 +69,7 @@ fmt_ms() { # also for negative differences
     local c=$(((v + 5) / 10))
     printf '%s%d.%02d ms' "$sign" $((c / 100)) $((c % 100))
 }
-fmt_x() { printf '%d.%02dx' $(($1 / 100)) $(($1 % 100)); } # fmt_x X100: 125 -> 1.25x
-ratio_x100() { # ratio_x100 A B: A/B rounded, x100
-    if (($2 == 0)); then echo 0; else echo $((($1 * 100 + $2 / 2) / $2)); fi
-}
 fmt_ratio() { fmt_x "$(ratio_x100 "$1" "$2")"; }
-
-# timed LABEL DIR CMD...: runs CMD in DIR, appending its output to logs/LABEL.log; sets LAST_US to
-# its wall time. Bash's EPOCHREALTIME is read without forking, so the timer adds no process start
-# to the figure (date +%s.%N would add about a millisecond, as much as some figures here).
-LAST_US=0
-
-# best_of N LABEL DIR CMD...: one untimed warm-up run, then N timed runs of CMD in DIR. Sets
-# BEST_US to the fastest: the minimum is the figure least disturbed by whatever else the machine
-# was doing. The warm-up loads what the command reads into the page cache (and lets git refresh
-# its index once), so every figure is warm-cache.
-BEST_US=0
-best_of() {
-    local n=$1 label=$2 dir=$3 i best=0
-    shift 3
-    timed "$label.warmup" "$dir" "$@"
-    for ((i = 1; i <= n; i++)); do
-        timed "$label" "$dir" "$@"
-        if ((best == 0 || LAST_US < best)); then best=$LAST_US; fi
-    done
-    BEST_US=$best
-}
 
 report() { # report NAME FIGURE BASE_NAME BASE [TARGET_X100]: one measurement line with its ratio
     local name=$1 us=$2 base_name=$3 base=$4 target=${5:-}

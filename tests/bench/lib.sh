@@ -40,7 +40,22 @@ cleanup() {
 # Formatting: figures are integers (microseconds), so format with integer arithmetic only.
 fmt_s() { local ms=$((($1 + 500) / 1000)); printf '%d.%03d s' $((ms / 1000)) $((ms % 1000)); }
 
+fmt_ms() { local c=$((($1 + 5) / 10)); printf '%d.%02d ms' $((c / 100)) $((c % 100)); }
+
 fmt_t() { if (($1 >= 1000000)); then fmt_s "$1"; else fmt_ms "$1"; fi; }
+
+fmt_x() { printf '%d.%02dx' $(($1 / 100)) $(($1 % 100)); } # fmt_x X100: 125 -> 1.25x
+
+ratio_x100() { # ratio_x100 A B: A/B rounded, x100
+    if (($2 == 0)); then echo 0; else echo $((($1 * 100 + $2 / 2) / $2)); fi
+}
+
+verdict_abs() { if (($1 <= $2)); then echo PASS; else echo MISS; fi; } # verdict_abs US TARGET_US
+
+# timed LABEL DIR CMD...: runs CMD in DIR, appending its output to logs/LABEL.log; sets LAST_US to
+# its wall time. Bash's EPOCHREALTIME is read without forking, so the timer adds no process start
+# to the figure (date +%s.%N would add about a millisecond, as much as some figures).
+LAST_US=0
 
 timed() {
     local label=$1 dir=$2 rc=0 t0 t1
@@ -53,6 +68,21 @@ timed() {
     cd "$WORK"
     ((rc == 0)) || die "'$*' failed with exit code $rc (in $dir)" "$log"
     LAST_US=$((t1 - t0))
+}
+
+# best_of N LABEL DIR CMD...: one untimed warm-up run, then N timed runs of CMD in DIR; sets
+# BEST_US to the fastest, the figure least disturbed by whatever else the machine was doing. The
+# warm-up reads what the command reads into the page cache, so every figure is warm-cache.
+BEST_US=0
+best_of() {
+    local n=$1 label=$2 dir=$3 i best=0
+    shift 3
+    timed "$label.warmup" "$dir" "$@"
+    for ((i = 1; i <= n; i++)); do
+        timed "$label" "$dir" "$@"
+        if ((best == 0 || LAST_US < best)); then best=$LAST_US; fi
+    done
+    BEST_US=$best
 }
 
 # Summary rows: figure, mlo, peer, ratio, target, result.
