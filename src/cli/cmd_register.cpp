@@ -54,10 +54,6 @@ struct SignFlags {
     }
 };
 
-Result<ModelRef> parse_ref(const std::string& text) {
-    return ModelRef::parse(text);
-}
-
 std::string joined(const std::vector<std::string>& items, const char* separator = ", ") {
     return fmt::format("{}", fmt::join(items, separator));
 }
@@ -259,7 +255,7 @@ class RegisterCommand : public Command {
     }
 
     Result<int> show(Context& context, const registry::Registry& reg) {
-        auto ref = parse_ref(m_ref);
+        auto ref = ModelRef::parse(m_ref);
         if (!ref)
             return fail(std::move(ref).error());
         auto card = registry::model_card(reg, *ref);
@@ -332,10 +328,10 @@ class RegisterCommand : public Command {
     }
 
     Result<int> diff(Context& context, const registry::Registry& reg) {
-        auto before = parse_ref(m_refs[0]);
+        auto before = ModelRef::parse(m_refs[0]);
         if (!before)
             return fail(std::move(before).error());
-        auto after = parse_ref(m_refs[1]);
+        auto after = ModelRef::parse(m_refs[1]);
         if (!after)
             return fail(std::move(after).error());
         auto result = registry::diff_versions(reg, *before, *after);
@@ -373,7 +369,7 @@ class RegisterCommand : public Command {
     }
 
     Result<int> get(Context& context, const registry::Registry& reg) {
-        auto ref = parse_ref(m_ref);
+        auto ref = ModelRef::parse(m_ref);
         if (!ref)
             return fail(std::move(ref).error());
         fs::path out_dir = fs::absolute(context.cwd / m_output).lexically_normal();
@@ -396,7 +392,7 @@ class RegisterCommand : public Command {
     }
 
     Result<int> verify(Context& context, const registry::Registry& reg) {
-        auto ref = parse_ref(m_ref);
+        auto ref = ModelRef::parse(m_ref);
         if (!ref)
             return fail(std::move(ref).error());
         if (ref->stage.empty())
@@ -436,7 +432,7 @@ class RegisterCommand : public Command {
             return fail(std::move(sign).error());
         Result<registry::RegistryChange> result = fail(ErrorCode::internal, "no action");
         if (m_promote->parsed()) {
-            auto ref = parse_ref(m_ref);
+            auto ref = ModelRef::parse(m_ref);
             if (!ref)
                 return fail(std::move(ref).error());
             result = registry::promote(reg, *ref, m_stage, *sign);
@@ -446,7 +442,7 @@ class RegisterCommand : public Command {
                             "mlo register demote MODEL --from STAGE");
             result = registry::demote(reg, m_ref, m_stage, *sign);
         } else {
-            auto ref = parse_ref(m_ref);
+            auto ref = ModelRef::parse(m_ref);
             if (!ref)
                 return fail(std::move(ref).error());
             result = registry::deprecate(reg, *ref, *sign);

@@ -1,3 +1,5 @@
+#include "tagging.hpp"
+
 #include <algorithm>
 #include <map>
 #include <mlo/registry/audit.hpp>
@@ -9,20 +11,10 @@ namespace mlo::registry {
 
 namespace {
 
+// The event's name in the log: the access-rule action, except that deregistering one version is
+// told apart from deprecating the whole model.
 std::string action_name(TagKind kind) {
-    switch (kind) {
-    case TagKind::register_version:
-        return "register";
-    case TagKind::deregister_version:
-        return "deregister";
-    case TagKind::assign:
-        return "promote";
-    case TagKind::unassign:
-        return "demote";
-    case TagKind::deprecate_model:
-        break;
-    }
-    return "deprecate";
+    return kind == TagKind::deregister_version ? "deregister" : detail::action_of(kind);
 }
 
 } // namespace

@@ -391,13 +391,15 @@ Result<RegisterResult> register_model(core::Project& project, const RegisterOpti
         return fail(std::move(stored).error());
     result.manifest_id = stored->id;
 
-    if (state != nullptr)
-        for (auto it = state->versions.rbegin(); it != state->versions.rend(); ++it)
-            if (auto previous = registry->manifest(options.model, *it);
-                previous && previous->root == manifest.root) {
-                result.same_files_as = it->version.str();
-                break;
-            }
+    // Only the latest version is compared: reading every earlier manifest would make each
+    // registration slower as versions accumulate, and re-registering the last model is the slip
+    // worth a warning.
+    if (state != nullptr && !state->versions.empty()) {
+        const VersionState& latest_state = state->versions.back();
+        if (auto previous = registry->manifest(options.model, latest_state);
+            previous && previous->root == manifest.root)
+            result.same_files_as = latest_state.version.str();
+    }
 
     detail::TagRequest request;
     request.name.kind = TagKind::register_version;

@@ -1,6 +1,7 @@
 #include "tagging.hpp"
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <mlo/registry/access.hpp>
 #include <mlo/registry/audit_log.hpp>
 #include <mlo/registry/keys.hpp>
@@ -64,13 +65,6 @@ Result<std::vector<TagSignature>> own_signatures(const core::Project& project, g
     return out;
 }
 
-std::string join(const std::vector<std::string>& items, const std::string& separator) {
-    std::string out;
-    for (const auto& item : items)
-        out += (out.empty() ? "" : separator) + item;
-    return out;
-}
-
 } // namespace
 
 std::string action_of(TagKind kind) {
@@ -116,7 +110,7 @@ Result<RegistryChange> create_registry_tag(const core::Project& project, git::Re
         problems.insert(problems.end(), verdict.rule_problems.begin(), verdict.rule_problems.end());
         return fail(ErrorCode::precondition,
                     "refusing to create " + change.tag + " (" + describe_action(action, request.stage) +
-                        "): " + join(problems, "; "),
+                        "): " + fmt::format("{}", fmt::join(problems, "; ")),
                     "sign with --sign (see `mlo keys list`), or collect a listed signer's signature with "
                     "--sign-only and pass it with --signature");
     }

@@ -71,7 +71,7 @@ struct RegisterResult {
     RegistryChange change;
     ModelManifest manifest;
     hash::ObjectId manifest_id;
-    std::string same_files_as; // an earlier version with identical files, "" if none
+    std::string same_files_as; // the latest version, when its files are identical; "" otherwise
 };
 
 // Registers a new version (SPEC.md section 6): stores the model's files (from the run's outs, or
