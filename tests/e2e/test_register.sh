@@ -382,6 +382,7 @@ case_concurrent_registers() {
     tags=$(git tag -l 'clf@*' | wc -l)
     successes=$(printf '%s\n' "${codes[@]}" | grep -c '^0$' || true)
     expect_eq "$tags" "$successes" "one tag per successful register"
+    ((successes >= 1)) || fail "no register succeeded"
     expect_exit 0 mlo audit verify
     expect_exit 0 mlo fsck
 }
