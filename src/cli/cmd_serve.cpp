@@ -56,6 +56,8 @@ class ServeCommand : public Command {
         app.add_option("--tls-key", m_tls_key, "The certificate's PEM private key")->option_text("FILE");
         app.add_option("--ready-file", m_ready_file, "Write {pid, port, url, model, version} here once ready")
             ->option_text("FILE");
+        // How `mlo deploy` steers the server it starts; not for people (see deployment_files.hpp).
+        app.add_option("--deployment", m_deployment, "")->group("");
     }
 
     Result<int> run(Context& context) override {
@@ -79,6 +81,8 @@ class ServeCommand : public Command {
         request.tls_key_file = absolute(m_tls_key);
         if (!m_ready_file.empty())
             request.ready_file = absolute(m_ready_file);
+        if (!m_deployment.empty())
+            request.deployment_dir = absolute(m_deployment);
         const Output& out = context.out;
         MLO_TRY(serve::serve_model(*context.project, request,
                                    [&out](const std::string& event) { out.info(event); }));
@@ -86,7 +90,8 @@ class ServeCommand : public Command {
     }
 
   private:
-    std::string m_ref, m_host = "127.0.0.1", m_token_file, m_token_env, m_tls_cert, m_tls_key, m_ready_file;
+    std::string m_ref, m_host = "127.0.0.1", m_token_file, m_token_env, m_tls_cert, m_tls_key, m_ready_file,
+                       m_deployment;
     int m_port = 8080;
     unsigned m_workers = 0;
 };

@@ -261,13 +261,14 @@ ServerMetrics::VersionStats ServerMetrics::stats(const std::string& model, const
                                    if (labels[3].size() == 3 && labels[3][0] == '5')
                                        out.errors += n;
                                });
-    m_latency.for_each_prefix(std::array<std::string_view, 2>{model, version},
-                              [&](const std::array<std::string, 2>&, const LatencySeries& latency) {
-                                  auto snapshot = latency.total.snapshot();
-                                  double p99 =
-                                      histogram_quantile(0.99, latency.total.bounds(), snapshot.counts());
-                                  out.p99_seconds = std::isnan(p99) ? 0 : p99;
-                              });
+    m_latency.for_each_prefix(
+        std::array<std::string_view, 2>{model, version},
+        [&](const std::array<std::string, 2>&, const LatencySeries& latency) {
+            auto snapshot = latency.total.snapshot();
+            double p99 = histogram_quantile(0.99, latency.total.bounds(), snapshot.counts());
+            out.p99_seconds = std::isnan(p99) ? 0 : p99;
+            out.latency_cumulative.assign(snapshot.counts().begin(), snapshot.counts().end());
+        });
     return out;
 }
 

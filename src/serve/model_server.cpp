@@ -75,9 +75,9 @@ bool is_health_path(const std::string& path) {
 
 } // namespace
 
-Result<std::unique_ptr<ModelServer>> ModelServer::start(ModelServerOptions options, Batcher& batcher,
-                                                        ServerMetrics& metrics, RequestLog* log) {
-    std::unique_ptr<ModelServer> server(new ModelServer(std::move(options), batcher, metrics, log));
+Result<std::unique_ptr<ModelServer>> ModelServer::start(ModelServerOptions options, ServerMetrics& metrics,
+                                                        RequestLog* log) {
+    std::unique_ptr<ModelServer> server(new ModelServer(std::move(options), metrics, log));
     ModelServer* self = server.get();
     auto http = HttpServer::start(server->m_options.http, [self](HttpRequest&& request, Responder respond) {
         self->handle(std::move(request), std::move(respond));
@@ -86,6 +86,40 @@ Result<std::unique_ptr<ModelServer>> ModelServer::start(ModelServerOptions optio
         return fail(std::move(http).error());
     server->m_http = std::move(*http);
     return server;
+}
+
+void ModelServer::set_routes(std::shared_ptr<const RoutingTable> routes) {
+    std::lock_guard lock(m_routes_mutex);
+    m_routes = std::move(routes);
+}
+
+std::shared_ptr<const RoutingTable> ModelServer::routes() const {
+    std::lock_guard lock(m_routes_mutex);
+    return m_routes;
+}
+
+std::shared_ptr<ServedVersion> ModelServer::acquire(const std::string& version) {
+    // A version closes only after a newer table is published, so a retry sees that table; the
+    // bound guards against a storm of switches.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        auto table = routes();
+        if (!table)
+            return nullptr;
+        auto target = version.empty() ? table->pick(m_tickets.fetch_add(1, std::memory_order_relaxed))
+                                      : table->find(version);
+        if (!target)
+            return nullptr;
+        if (target->try_begin_request())
+            return target;
+    }
+    return nullptr;
+}
+
+bool ModelServer::ready() const {
+    if (!m_ready)
+        return false;
+    auto table = routes();
+    return table && !table->empty();
 }
 
 void ModelServer::handle(HttpRequest&& request, Responder respond) {
@@ -109,7 +143,6 @@ void ModelServer::handle(HttpRequest&& request, Responder respond) {
         respond(std::move(response));
     };
     const std::string& model = m_options.model;
-    const std::string& version = m_options.version;
 
     if (path == "/v2/health/live" || path == "/ping" || path == "/health") {
         if (!get)
@@ -121,7 +154,8 @@ void ModelServer::handle(HttpRequest&& request, Responder respond) {
     if (path == "/v2/health/ready") {
         if (!get)
             return method_not_allowed("GET, HEAD");
-        respond(json_response(m_ready ? 200 : 503, json{{"ready", m_ready.load()}}));
+        bool is_ready = ready();
+        respond(json_response(is_ready ? 200 : 503, json{{"ready", is_ready}}));
         return;
     }
     if (path == "/v2" || path == "/v2/") {
@@ -146,7 +180,7 @@ void ModelServer::handle(HttpRequest&& request, Responder respond) {
     if (path == "/invocations") {
         if (!post)
             return method_not_allowed("POST");
-        predict(std::move(request), std::move(respond), false);
+        predict(std::move(request), std::move(respond), false, acquire(""));
         return;
     }
     // /v2/models/{m}[/versions/{v}][/ready|/infer]; model names may hold '/'.
@@ -160,67 +194,90 @@ void ModelServer::handle(HttpRequest&& request, Responder respond) {
             respond(v2_error(404, "unknown model '" + asked_model + "'; this server serves '" + model + "'"));
             return;
         }
-        if (!asked_version.empty() && asked_version != version) {
-            respond(v2_error(404, "unknown version '" + asked_version + "' of model '" + model +
-                                      "'; this server serves " + version));
-            return;
+        auto table = routes();
+        std::shared_ptr<ServedVersion> target;
+        if (table && !asked_version.empty()) {
+            target = table->find(asked_version);
+            if (!target) {
+                std::string served;
+                for (const auto& route : table->routes())
+                    served += (served.empty() ? "" : ", ") + route.target->version();
+                respond(v2_error(404, "unknown version '" + asked_version + "' of model '" + model +
+                                          "'; this server serves " + (served.empty() ? "none yet" : served)));
+                return;
+            }
+        } else if (table) {
+            target = table->primary();
         }
         if (action == "/infer") {
             if (!post)
                 return method_not_allowed("POST");
-            predict(std::move(request), std::move(respond), true);
+            predict(std::move(request), std::move(respond), true, acquire(asked_version));
             return;
         }
         if (!get)
             return method_not_allowed("GET, HEAD");
-        if (action == "/ready")
-            respond(json_response(m_ready ? 200 : 503, json{{"name", model}, {"ready", m_ready.load()}}));
-        else
-            respond(json_response(200, v2_model_metadata(model, version, "mlo", m_options.signature)));
+        if (action == "/ready") {
+            bool is_ready = ready() && target != nullptr;
+            respond(json_response(is_ready ? 200 : 503, json{{"name", model}, {"ready", is_ready}}));
+        } else if (target == nullptr) {
+            respond(v2_error(503, "the model is not ready yet"));
+        } else {
+            respond(
+                json_response(200, v2_model_metadata(model, target->version(), "mlo", target->signature())));
+        }
         return;
     }
     respond(v2_error(404, "no route " + path));
 }
 
-void ModelServer::predict(HttpRequest&& request, Responder respond, bool v2) {
+void ModelServer::predict(HttpRequest&& request, Responder respond, bool v2,
+                          std::shared_ptr<ServedVersion> target) {
     auto arrived = std::chrono::steady_clock::now();
     std::string request_id = request.header("x-request-id");
     if (!sane_request_id(request_id))
         request_id = random_id();
     const char* protocol = v2 ? "v2" : "mlflow";
     m_metrics.set_in_flight(+1);
-    auto finish = [this, respond, request_id, protocol,
-                   arrived](HttpResponse response, const json& inputs, const json& outputs,
+    const std::string version = target ? target->version() : std::string("none");
+    auto finish = [this, respond, request_id, protocol, arrived, target,
+                   version](HttpResponse response, const json& inputs, const json& outputs,
                             const std::string& error, double queue_seconds, double compute_seconds) {
         m_metrics.set_in_flight(-1);
         double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count();
-        m_metrics.observe_request(m_options.model, m_options.version, protocol, response.status,
-                                  queue_seconds, compute_seconds, total);
+        m_metrics.observe_request(m_options.model, version, protocol, response.status, queue_seconds,
+                                  compute_seconds, total);
         if (m_log != nullptr) {
             RequestRecord record;
             record.request_id = request_id;
             record.time_ns = util::unix_time_ns();
             record.model = m_options.model;
-            record.version = m_options.version;
+            record.version = version;
             record.protocol = protocol;
             record.status = response.status;
             record.latency_seconds = total;
             record.inputs = inputs;
             record.outputs = outputs;
             record.error = error;
-            (void)m_log->write(record); // a full disk must not fail predictions
+            // A full disk must not fail predictions.
+            (void)m_log->write(record, target ? target->pii_fields() : std::set<std::string>());
         }
         response.headers.emplace_back("X-Request-Id", request_id);
+        if (target)
+            response.headers.emplace_back("X-Model-Version", version);
         respond(std::move(response));
+        if (target)
+            target->end_request();
     };
     auto reject = [&](const HttpError& error) {
         finish(v2 ? v2_error(error.status, error.message) : mlflow_error(error.status, error.message),
                nullptr, nullptr, error.message, 0, 0);
     };
-    if (!m_ready) {
+    if (!m_ready || !target) {
         reject(HttpError{503, "the model is not ready yet"});
         return;
     }
+    const Signature& signature = target->signature();
     V2Request v2_request;
     Columns columns;
     if (v2) {
@@ -229,7 +286,7 @@ void ModelServer::predict(HttpRequest&& request, Responder respond, bool v2) {
             reject(HttpError{415, "content type must be application/json, not " + content_type});
             return;
         }
-        auto parsed = parse_v2_request(request.body, m_options.signature, m_options.max_rows);
+        auto parsed = parse_v2_request(request.body, signature, m_options.max_rows);
         if (!parsed) {
             reject(parsed.error());
             return;
@@ -237,8 +294,8 @@ void ModelServer::predict(HttpRequest&& request, Responder respond, bool v2) {
         v2_request = std::move(*parsed);
         columns = v2_request.inputs;
     } else {
-        auto parsed = parse_mlflow_request(request.header("content-type"), request.body, m_options.signature,
-                                           m_options.max_rows);
+        auto parsed =
+            parse_mlflow_request(request.header("content-type"), request.body, signature, m_options.max_rows);
         if (!parsed) {
             reject(parsed.error());
             return;
@@ -247,9 +304,9 @@ void ModelServer::predict(HttpRequest&& request, Responder respond, bool v2) {
     }
     size_t rows = columns.rows;
     json inputs = columns.columns;
-    m_batcher.submit(std::move(columns), [this, v2, rows, inputs = std::move(inputs),
-                                          v2_request = std::move(v2_request),
-                                          finish](BatchAnswer answer) mutable {
+    target->batcher().submit(std::move(columns), [this, v2, rows, inputs = std::move(inputs), target, version,
+                                                  v2_request = std::move(v2_request),
+                                                  finish](BatchAnswer answer) mutable {
         const WorkerResult& result = answer.result;
         if (!result.ok) {
             HttpResponse response =
@@ -258,9 +315,9 @@ void ModelServer::predict(HttpRequest&& request, Responder respond, bool v2) {
                    result.compute_seconds);
             return;
         }
-        HttpResult<std::string> body = v2 ? v2_response(m_options.model, m_options.version, v2_request,
-                                                        result.outputs, rows, m_options.signature)
-                                          : mlflow_response(result.outputs, rows, m_options.signature);
+        HttpResult<std::string> body =
+            v2 ? v2_response(m_options.model, version, v2_request, result.outputs, rows, target->signature())
+               : mlflow_response(result.outputs, rows, target->signature());
         if (!body) {
             HttpResponse response = v2 ? v2_error(body.error().status, body.error().message)
                                        : mlflow_error(body.error().status, body.error().message);

@@ -387,16 +387,22 @@ Status RequestLog::rotate() {
 }
 
 Status RequestLog::write(const RequestRecord& record) {
+    return write(record, m_options.pii_fields);
+}
+
+Status RequestLog::write(const RequestRecord& record, const std::set<std::string>& pii_fields) {
+    if (!pii_fields.empty() && m_options.pii_key.empty())
+        return fail(ErrorCode::usage, "the request log has PII fields but no key to hash them with");
     // Build the line before taking the lock: serialising is the expensive part.
     std::string line;
-    if (m_options.pii_fields.empty()) {
+    if (pii_fields.empty()) {
         line = record_line(record, record.inputs, record.outputs, record.error);
     } else {
         json inputs = record.inputs;
         json outputs = record.outputs;
         std::vector<std::string> clear;
-        redact(inputs, m_options.pii_fields, m_options.pii_key, clear);
-        redact(outputs, m_options.pii_fields, m_options.pii_key, clear);
+        redact(inputs, pii_fields, m_options.pii_key, clear);
+        redact(outputs, pii_fields, m_options.pii_key, clear);
         std::string error =
             clear.empty() ? record.error : scrub(record.error, std::move(clear), m_options.pii_key);
         line = record_line(record, inputs, outputs, error);

@@ -1,14 +1,16 @@
 #include <csignal>
-#include <future>
-#include <mlo/core/embedded_files.hpp>
+#include <map>
 #include <mlo/core/version.hpp>
 #include <mlo/registry/registry.hpp>
+#include <mlo/serve/deployment_files.hpp>
 #include <mlo/serve/model_server.hpp>
 #include <mlo/serve/serve_config.hpp>
 #include <mlo/serve/serve_model.hpp>
+#include <mlo/util/clock.hpp>
 #include <mlo/util/file_io.hpp>
+#include <mutex>
 #include <pthread.h>
-#include <sys/stat.h>
+#include <set>
 #include <unistd.h>
 
 namespace mlo::serve {
@@ -17,178 +19,221 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Model files are the worker's to read, never to change: a worker that writes into its model
-// directory would serve something other than the registered version.
-void make_read_only(const fs::path& root) {
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(root, ec);
-         !ec && it != fs::recursive_directory_iterator(); ++it)
-        if (it->is_regular_file(ec))
-            ::chmod(it->path().c_str(),
-                    (it->status(ec).permissions() & fs::perms::owner_exec) != fs::perms::none ? 0555 : 0444);
-    for (auto it = fs::recursive_directory_iterator(root, ec);
-         !ec && it != fs::recursive_directory_iterator(); ++it)
-        if (it->is_directory(ec))
-            ::chmod(it->path().c_str(), 0555);
-    ::chmod(root.c_str(), 0555);
-}
-
-void remove_tree(const fs::path& root) {
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(root, ec);
-         !ec && it != fs::recursive_directory_iterator(); ++it)
-        if (it->is_directory(ec))
-            ::chmod(it->path().c_str(), 0755);
-    ::chmod(root.c_str(), 0755);
-    fs::remove_all(root, ec);
-}
-
-// One row with a neutral value of each input's type, to warm every worker up before the server
-// says it is ready (a model that fails on it would fail on real traffic too).
-nlohmann::ordered_json warmup_inputs(const Signature& signature) {
-    nlohmann::ordered_json columns = nlohmann::ordered_json::object();
-    for (const auto& field : signature.inputs) {
-        switch (field.type) {
-        case FieldType::float64:
-        case FieldType::float32:
-            columns[field.name] = nlohmann::ordered_json::array({0.0});
-            break;
-        case FieldType::int64:
-        case FieldType::int32:
-            columns[field.name] = nlohmann::ordered_json::array({0});
-            break;
-        case FieldType::boolean:
-            columns[field.name] = nlohmann::ordered_json::array({false});
-            break;
-        case FieldType::string:
-            columns[field.name] = nlohmann::ordered_json::array({""});
-            break;
-        }
-    }
-    return columns;
-}
-
-// Blocks SIGINT and SIGTERM in this thread (and so in every thread started after it), so that
-// sigwait() below receives them instead of the default handler killing the process mid-request.
-sigset_t block_stop_signals() {
+// Blocks SIGINT, SIGTERM and SIGHUP in this thread (and so in every thread started after it), so
+// that the signal loop below receives them instead of the default handler killing the process
+// mid-request.
+sigset_t block_control_signals() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     return set;
 }
 
-} // namespace
+// The versions a server has started, and the switch from one routing to the next.
+class VersionSet {
+  public:
+    VersionSet(core::Project& project, std::string model, ServeConfig config, fs::path run_dir,
+               ServerMetrics& metrics, ModelServer& server, double drain_seconds,
+               std::function<void(const std::string&)> emit)
+        : m_project(project), m_model(std::move(model)), m_config(std::move(config)),
+          m_run_dir(std::move(run_dir)), m_metrics(metrics), m_server(server), m_drain_seconds(drain_seconds),
+          m_emit(std::move(emit)) {}
 
-Status serve_model(core::Project& project, const ServeRequest& request,
-                   const std::function<void(const std::string&)>& on_event) {
-    auto emit = [&](const std::string& text) {
-        if (on_event)
-            on_event(text);
-    };
-    const auto& models = project.config().models;
-    auto config_entry = models.find(request.ref.model);
-    if (config_entry == models.end())
-        return fail(ErrorCode::input, "model '" + request.ref.model + "' is not under `models:` in mlo.yaml",
-                    "mlo serve reads the worker command from models." + request.ref.model + ".serve");
-    auto config = ServeConfig::from_yaml(config_entry->second.serve, request.ref.model);
-    if (!config)
-        return fail(std::move(config).error());
-    if (request.workers)
-        config->workers = *request.workers;
+    // Starts the versions `routes` name that are not running yet (each must warm up), then swaps
+    // the routing table in one step, then drains and stops the versions no route names. A version
+    // that fails to start leaves the routing as it was, stops the versions this call started,
+    // and is the error.
+    Status apply(const std::vector<Route>& routes) {
+        std::vector<std::string> started;
+        for (const auto& route : routes) {
+            if (m_running.count(route.version) != 0)
+                continue;
+            auto version = ServedVersion::start(m_project, m_model, route.version, m_config,
+                                                m_run_dir / route.version, m_metrics, m_emit);
+            if (!version) {
+                for (const auto& name : started)
+                    m_running.erase(name); // their destructors stop them
+                return fail(std::move(version).error());
+            }
+            m_running[route.version] = std::move(*version);
+            started.push_back(route.version);
+        }
+        std::vector<RoutingTable::Route> table;
+        for (const auto& route : routes)
+            table.push_back({m_running.at(route.version), route.weight});
+        m_server.set_routes(std::make_shared<const RoutingTable>(std::move(table)));
+        m_emit("routing: " + describe(routes));
+        for (auto it = m_running.begin(); it != m_running.end();) {
+            bool kept = std::any_of(routes.begin(), routes.end(),
+                                    [&](const Route& route) { return route.version == it->first; });
+            if (kept) {
+                ++it;
+                continue;
+            }
+            m_emit("draining " + m_model + "@" + it->first + " (" + std::to_string(it->second->in_flight()) +
+                   " request(s) in flight)");
+            it->second->shutdown(m_drain_seconds);
+            m_emit("stopped " + m_model + "@" + it->first);
+            it = m_running.erase(it);
+        }
+        m_routes = routes;
+        return {};
+    }
 
+    TrafficSnapshot traffic() const {
+        TrafficSnapshot snapshot;
+        snapshot.time_ns = util::unix_time_ns();
+        for (const auto& route : m_routes) {
+            auto stats = m_metrics.stats(m_model, route.version);
+            snapshot.versions.push_back(VersionTraffic{route.version, route.weight, stats.requests,
+                                                       stats.errors, stats.latency_cumulative});
+        }
+        return snapshot;
+    }
+
+    const std::vector<Route>& routes() const { return m_routes; }
+
+    void stop_all() {
+        for (auto& [name, version] : m_running)
+            version->shutdown(0);
+        m_running.clear();
+    }
+
+    static std::string describe(const std::vector<Route>& routes) {
+        std::string text;
+        for (const auto& route : routes)
+            text += (text.empty() ? "" : ", ") + route.version + " " + std::to_string(route.weight) + "%";
+        return text;
+    }
+
+  private:
+    core::Project& m_project;
+    std::string m_model;
+    ServeConfig m_config;
+    fs::path m_run_dir;
+    ServerMetrics& m_metrics;
+    ModelServer& m_server;
+    double m_drain_seconds;
+    std::function<void(const std::string&)> m_emit;
+    std::map<std::string, std::shared_ptr<ServedVersion>> m_running;
+    std::vector<Route> m_routes;
+};
+
+// The weights of a desired state must make sense before anything is started.
+Status check_routes(const std::vector<Route>& routes) {
+    if (routes.empty())
+        return fail(ErrorCode::input, "the deployment names no version to serve");
+    unsigned total = 0;
+    std::set<std::string> seen;
+    for (const auto& route : routes) {
+        if (!seen.insert(route.version).second)
+            return fail(ErrorCode::input, "version " + route.version + " is routed twice");
+        if (route.weight > 100)
+            return fail(ErrorCode::input, "weight " + std::to_string(route.weight) + " is above 100");
+        total += route.weight;
+    }
+    if (total != 100)
+        return fail(ErrorCode::input, "the weights add up to " + std::to_string(total) + ", not 100");
+    return {};
+}
+
+Result<std::vector<Route>> initial_routes(core::Project& project, const ServeRequest& request) {
+    if (!request.deployment_dir.empty()) {
+        auto desired = read_desired_state(request.deployment_dir / "desired.json");
+        if (!desired)
+            return fail(std::move(desired).error());
+        if (desired->model != request.ref.model)
+            return fail(ErrorCode::input, "the deployment serves model '" + desired->model + "', not '" +
+                                              request.ref.model + "'");
+        return desired->routes;
+    }
     auto registry = registry::Registry::open(project);
     if (!registry)
         return fail(std::move(registry).error());
     auto version = registry->resolve(request.ref);
     if (!version)
         return fail(std::move(version).error());
-    std::string version_name = (*version)->version.str();
-    registry::ModelRef exact{request.ref.model, (*version)->version, ""};
+    return std::vector<Route>{Route{(*version)->version.str(), 100}};
+}
+
+// SIGHUP under `--deployment`: act on desired.json and say how it went in applied.json.
+void reload(const fs::path& deployment_dir, const std::string& model, VersionSet& versions,
+            const std::function<void(const std::string&)>& emit) {
+    AppliedState applied;
+    auto desired = read_desired_state(deployment_dir / "desired.json");
+    Status status = desired ? Status{} : Status(fail(std::move(desired).error()));
+    if (desired) {
+        applied.generation = desired->generation;
+        if (desired->model != model)
+            status = fail(ErrorCode::input,
+                          "this server serves model '" + model + "', not '" + desired->model + "'");
+        if (status)
+            status = check_routes(desired->routes);
+        if (status)
+            status = versions.apply(desired->routes);
+    }
+    applied.ok = static_cast<bool>(status);
+    if (!status) {
+        applied.error = status.error().message;
+        emit("reload refused, routing unchanged: " + applied.error);
+    }
+    applied.routes = versions.routes();
+    if (auto written = write_applied_state(deployment_dir / "applied.json", applied); !written)
+        emit("cannot write applied.json: " + written.error().message);
+}
+
+} // namespace
+
+Status serve_model(core::Project& project, const ServeRequest& request,
+                   const std::function<void(const std::string&)>& on_event) {
+    // Events come from worker threads too; the operator's sink need not be thread-safe.
+    auto emit_mutex = std::make_shared<std::mutex>();
+    auto emit = [emit_mutex, on_event](const std::string& text) {
+        std::lock_guard lock(*emit_mutex);
+        if (on_event)
+            on_event(text);
+    };
+    const std::string& model_name = request.ref.model;
+    const auto& models = project.config().models;
+    auto config_entry = models.find(model_name);
+    if (config_entry == models.end())
+        return fail(ErrorCode::input, "model '" + model_name + "' is not under `models:` in mlo.yaml",
+                    "mlo serve reads the worker command from models." + model_name + ".serve");
+    auto config = ServeConfig::from_yaml(config_entry->second.serve, model_name);
+    if (!config)
+        return fail(std::move(config).error());
+    if (request.workers)
+        config->workers = *request.workers;
+    auto routes = initial_routes(project, request);
+    if (!routes)
+        return fail(std::move(routes).error());
+    MLO_TRY(check_routes(*routes));
 
     fs::path run_dir = project.mlo_dir() / "serve" / ("run-" + std::to_string(::getpid()));
-    remove_tree(run_dir);
-    fs::create_directories(run_dir / "lib");
-    struct Cleanup {
-        fs::path dir;
-        ~Cleanup() { remove_tree(dir); }
-    } cleanup{run_dir};
-    auto manifest = registry::get_model(*registry, exact, run_dir / "model");
-    if (!manifest)
-        return fail(std::move(manifest).error());
-    make_read_only(run_dir / "model");
-    auto signature = Signature::from_json(manifest->signature);
-    if (!signature)
-        return fail(std::move(signature).error().context(request.ref.model + "@" + version_name));
-    if (auto helper = core::embedded_file("serve/mlo_worker.py"))
-        MLO_TRY(util::write_file_atomic(run_dir / "lib" / "mlo_worker.py", *helper));
+    sigset_t control_signals = block_control_signals();
 
-    sigset_t stop_signals = block_stop_signals();
-
-    WorkerOptions workers;
-    workers.command = config->cmd;
-    workers.cwd = project.root();
-    workers.workers = config->workers;
-    workers.env["MLO_MODEL_DIR"] = (run_dir / "model").string();
-    workers.env["MLO_MODEL"] = request.ref.model;
-    workers.env["MLO_MODEL_VERSION"] = version_name;
-    const char* python_path = std::getenv("PYTHONPATH");
-    workers.env["PYTHONPATH"] =
-        (run_dir / "lib").string() + (python_path && *python_path ? ":" + std::string(python_path) : "");
-    workers.on_stderr = [](unsigned worker, const std::string& line) {
-        std::fprintf(stderr, "[worker %u] %s\n", worker, line.c_str());
-    };
     ServerMetrics metrics(k_version);
-    std::string model_name = request.ref.model;
-    workers.on_event = [&emit, &metrics, model_name, version_name](const std::string& event) {
-        if (event.find("restart") != std::string::npos)
-            metrics.worker_restarted(model_name, version_name);
-        emit(event);
-    };
-    emit("starting " + std::to_string(config->workers) + " worker(s) of " + model_name + "@" + version_name +
-         ": " + config->cmd);
-    auto pool = WorkerPool::start(workers);
-    if (!pool)
-        return fail(
-            std::move(pool).error().context("starting the workers of " + model_name + "@" + version_name));
-    metrics.set_workers(model_name, version_name, (*pool)->live_workers());
-
     std::unique_ptr<RequestLog> log;
     if (config->log) {
         RequestLogOptions log_options;
         log_options.path = project.mlo_dir() / "serve" / "logs" / model_name / "requests.jsonl";
-        for (const auto& field : signature->inputs)
-            if (field.pii)
-                log_options.pii_fields.insert(field.name);
-        for (const auto& field : signature->outputs)
-            if (field.pii)
-                log_options.pii_fields.insert(field.name);
-        if (!log_options.pii_fields.empty()) {
-            auto key = load_or_create_pii_key(project.mlo_dir());
-            if (!key)
-                return fail(std::move(key).error());
-            log_options.pii_key = *key;
-        }
+        // Any version may mark fields as PII, including one deployed later, so the key is always
+        // at hand; each record is hashed with the fields of the version that answered it.
+        auto key = load_or_create_pii_key(project.mlo_dir());
+        if (!key)
+            return fail(std::move(key).error());
+        log_options.pii_key = *key;
         auto opened = RequestLog::open(log_options);
         if (!opened)
             return fail(std::move(opened).error());
         log = std::move(*opened);
     }
 
-    BatchOptions batch;
-    batch.max_size = config->batch_max_size;
-    batch.max_delay_ms = config->batch_max_delay_ms;
-    batch.timeout_seconds = config->request_timeout_seconds;
-    batch.on_batch = [&metrics, model_name, version_name](size_t rows, size_t requests) {
-        metrics.observe_batch(model_name, version_name, rows, requests);
-    };
-    Batcher batcher(**pool, batch);
-
     ModelServerOptions server_options;
     server_options.model = model_name;
-    server_options.version = version_name;
-    server_options.signature = *signature;
     server_options.token = request.token;
     server_options.http.host = request.host;
     server_options.http.port = request.port;
@@ -197,61 +242,69 @@ Status serve_model(core::Project& project, const ServeRequest& request,
     server_options.http.tls_cert_file = request.tls_cert_file;
     server_options.http.tls_key_file = request.tls_key_file;
     server_options.http.threads = std::max(2u, std::thread::hardware_concurrency());
-    auto server = ModelServer::start(server_options, batcher, metrics, log.get());
+    auto server = ModelServer::start(server_options, metrics, log.get());
     if (!server)
         return fail(std::move(server).error());
 
-    // Warm-up: one request per worker, sent together so that each worker gets one.
-    if (signature->present) {
-        std::vector<std::future<WorkerResult>> answers;
-        for (unsigned i = 0; i < config->workers; ++i) {
-            auto promise = std::make_shared<std::promise<WorkerResult>>();
-            answers.push_back(promise->get_future());
-            (*pool)->submit(
-                warmup_inputs(*signature),
-                [promise](WorkerResult result) { promise->set_value(std::move(result)); },
-                config->request_timeout_seconds);
+    VersionSet versions(project, model_name, *config, run_dir, metrics, **server, request.drain_seconds,
+                        emit);
+    struct Cleanup {
+        fs::path dir;
+        ~Cleanup() {
+            std::error_code ec;
+            fs::remove_all(dir, ec); // the versions removed their read-only files already
         }
-        // The neutral row may be no valid input for the model (an unknown category): an error
-        // answer still shows the worker is loaded and answering. A worker that dies or does not
-        // answer in time is what keeps the server from being ready.
-        for (auto& answer : answers) {
-            WorkerResult result = answer.get();
-            if (result.ok)
-                continue;
-            if (result.status == 500) {
-                emit("warm-up request answered with an error (the neutral row may not be a valid input): " +
-                     result.error);
-                continue;
-            }
-            (*server)->stop(0);
-            return fail(ErrorCode::failure,
-                        "the warm-up request failed (" + std::to_string(result.status) + "): " + result.error,
-                        "every worker must answer a request with one row of the signature's inputs");
+    } cleanup{run_dir};
+    if (auto applied = versions.apply(*routes); !applied) {
+        (*server)->stop(0);
+        if (!request.deployment_dir.empty()) {
+            uint64_t generation = 0;
+            if (auto desired = read_desired_state(request.deployment_dir / "desired.json"))
+                generation = desired->generation;
+            (void)write_applied_state(request.deployment_dir / "applied.json",
+                                      AppliedState{generation, false, applied.error().message, {}});
         }
+        return fail(std::move(applied).error());
     }
     (*server)->set_ready(true);
     std::string scheme = request.tls_cert_file.empty() ? "http" : "https";
     std::string url = scheme + "://" + request.host + ":" + std::to_string((*server)->port());
+    if (!request.deployment_dir.empty()) {
+        auto desired = read_desired_state(request.deployment_dir / "desired.json");
+        MLO_TRY(write_applied_state(
+            request.deployment_dir / "applied.json",
+            AppliedState{desired ? desired->generation : 0, true, "", versions.routes()}));
+        MLO_TRY(write_traffic(request.deployment_dir / "traffic.json", versions.traffic()));
+    }
     if (!request.ready_file.empty()) {
         nlohmann::json ready = {{"pid", ::getpid()},
                                 {"port", (*server)->port()},
                                 {"url", url},
                                 {"model", model_name},
-                                {"version", version_name}};
+                                {"version", versions.routes().front().version}};
         MLO_TRY(util::write_file_atomic(request.ready_file, ready.dump() + "\n"));
     }
-    emit("serving " + model_name + "@" + version_name + " at " + url + " (" +
-         std::to_string(config->workers) + " worker(s), batch " + std::to_string(config->batch_max_size) +
-         ")");
+    emit("serving " + model_name + " (" + VersionSet::describe(versions.routes()) + ") at " + url + " (" +
+         std::to_string(config->workers) + " worker(s) per version, batch " +
+         std::to_string(config->batch_max_size) + ")");
 
     int signal = 0;
-    sigwait(&stop_signals, &signal);
+    while (true) {
+        // A deployment's traffic counters are written every second for the canary gates.
+        timespec one_second{1, 0};
+        signal = sigtimedwait(&control_signals, nullptr, &one_second);
+        if (signal == SIGINT || signal == SIGTERM)
+            break;
+        if (signal == SIGHUP && !request.deployment_dir.empty())
+            reload(request.deployment_dir, model_name, versions, emit);
+        if (!request.deployment_dir.empty())
+            (void)write_traffic(request.deployment_dir / "traffic.json", versions.traffic());
+    }
     emit(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
          ", draining requests in flight");
     (*server)->set_ready(false);
     (*server)->stop(request.drain_seconds);
-    (*pool)->stop();
+    versions.stop_all();
     if (log)
         (void)log->flush();
     emit("stopped");

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mlo::serve {
 
@@ -153,6 +154,9 @@ class ServerMetrics {
     struct VersionStats {
         uint64_t requests = 0, errors = 0;
         double p99_seconds = 0;
+        // Cumulative counts of the total-latency histogram (k_latency_buckets, then +Inf), so that
+        // a gate can take the p99 of a window from two snapshots.
+        std::vector<uint64_t> latency_cumulative;
     };
     VersionStats stats(const std::string& model, const std::string& version) const;
 

@@ -71,6 +71,10 @@ class RequestLog {
     // never interleave; a process killed mid-write may leave one partial last line, which
     // read_request_log skips. A failed write is truncated away. Rotation happens under the same lock.
     Status write(const RequestRecord& record);
+    // The same with the PII fields of the version that answered instead of options.pii_fields (a
+    // server holding two versions hashes each one's own fields). Refuses (usage), writing nothing,
+    // when there are PII fields but the log was opened without a key.
+    Status write(const RequestRecord& record, const std::set<std::string>& pii_fields);
 
     // fdatasync: the lines written so far survive a power loss. Blocks on the disk.
     Status flush();
