@@ -183,4 +183,51 @@ Result<StageVerification> verify_stage(const Registry& registry, const std::stri
     return out;
 }
 
+Result<StageVerification> verify_deployment(const Registry& registry, const ModelRef& ref,
+                                            bool check_deploy_rules) {
+    const core::AccessConfig& access = registry.project().config().access;
+    if (!ref.stage.empty()) {
+        auto out = verify_stage(registry, ref.model, ref.stage);
+        if (!out)
+            return out;
+        const ModelState& model = *registry.state().find(ref.model);
+        const RegistryEntry& assignment = *model.stages.at(ref.stage)->entry;
+        std::string payload =
+            signing_payload(assignment.tag.name, assignment.tag.target_oid, assignment.message.fields);
+        AccessVerdict verdict =
+            check_access(access, "deploy", ref.stage, payload, assignment.message.signatures);
+        for (const auto& text : verdict.rule_problems)
+            out->problems.push_back(TagProblem{assignment.tag.name, text, false});
+        return out;
+    }
+    auto version = registry.resolve(ref);
+    if (!version)
+        return fail(std::move(version).error());
+    StageVerification out;
+    out.version = (*version)->version.str();
+    Checker checker(registry);
+    checker.check(*(*version)->registered, false);
+    out.problems = checker.take();
+    const std::string& tag = (*version)->registered->tag.name;
+    auto add = [&](std::string message) {
+        out.problems.push_back(TagProblem{tag, std::move(message), false});
+    };
+    if ((*version)->deregistered != nullptr)
+        add(ref.model + "@" + out.version + " is deregistered");
+    if (const ModelState* model = registry.state().find(ref.model); model && model->deprecated != nullptr)
+        add("model '" + ref.model + "' is deprecated");
+    if (auto manifest = registry.manifest(ref.model, **version)) {
+        for (const auto& file : manifest->files)
+            if (!registry.project().objects().contains(file.id))
+                add("file " + file.path + " (" + file.id.str() + ") is not in the store");
+    }
+    for (const core::AccessRule* rule :
+         check_deploy_rules ? rules_for(access, "deploy", "") : std::vector<const core::AccessRule*>{})
+        add("deploying needs a promotion signed under the rule of mlo.yaml line " +
+            std::to_string(rule->line) + "; a version named by number carries none (deploy MODEL#STAGE)");
+    for (auto& problem : out.problems)
+        problem.warning = false;
+    return out;
+}
+
 } // namespace mlo::registry

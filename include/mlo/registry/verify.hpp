@@ -33,4 +33,13 @@ struct StageVerification {
 Result<StageVerification> verify_stage(const Registry& registry, const std::string& model,
                                        const std::string& stage);
 
+// Checks what deploying `ref` relies on, for `mlo deploy`. MODEL#STAGE: verify_stage, plus the
+// `deploy` access rules of STAGE against the signatures of the stage's assignment tag. MODEL@vX.Y.Z
+// or MODEL (its latest version): the version's tag, manifest and files, and that neither it nor
+// the model is withdrawn; a `deploy` rule without a stage applies to every deployment, and a
+// version deployed by number carries no promotion signature, so such a rule refuses it. A
+// rollback passes check_deploy_rules = false: the version it returns to was deployed under them.
+Result<StageVerification> verify_deployment(const Registry& registry, const ModelRef& ref,
+                                            bool check_deploy_rules = true);
+
 } // namespace mlo::registry
