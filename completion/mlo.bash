@@ -6,14 +6,15 @@
 # Keep the tables below in step with src/cli/command_table.cpp and each command's cmd_*.cpp;
 # tests/e2e/test_help_and_man.sh checks that every flag `mlo CMD --help` shows is offered here.
 
-_mlo_commands="init track status checkout diff gc fsck train runs register serve keys audit help"
+_mlo_commands="init track status checkout diff gc fsck train runs register serve deploy keys audit help"
 
 # The subcommands of the commands that have them (src/cli/cmd_runs.cpp, cmd_register.cpp,
-# cmd_keys.cpp, cmd_audit.cpp); nothing for the others.
+# cmd_keys.cpp, cmd_audit.cpp, cmd_deploy.cpp); nothing for the others.
 _mlo_subcommands() {
     case $1 in
     runs) echo "list show compare diff" ;;
     register) echo "list show diff promote demote deprecate get verify" ;;
+    deploy) echo "status logs stop history rollback" ;;
     keys) echo "generate list" ;;
     audit) echo "log verify" ;;
     esac
@@ -48,6 +49,10 @@ _mlo_command_flags() {
     "register get") echo "-o --output" ;;
     "register verify") echo "" ;;
     serve) echo "--host -p --port --workers --token-file --token-env --tls-cert --tls-key --ready-file" ;;
+    deploy) echo "-t --target --strategy --steps --interval --max-error-rate --max-p99-ms --ready-timeout -o --output --apply" ;;
+    "deploy status") echo "-t --target" ;;
+    "deploy logs") echo "-t --target -n --lines" ;;
+    "deploy stop" | "deploy history" | "deploy rollback") echo "-t --target" ;;
     keys) echo "" ;;
     "keys generate") echo "--name" ;;
     "keys list") echo "" ;;
@@ -76,6 +81,7 @@ _mlo_command_args() {
     "register demote") echo "model1" ;;
     "register verify") echo "stagerefs1" ;;
     serve) echo "refs1" ;;
+    deploy) echo "deploy" ;;
     *) echo "none" ;;
     esac
 }
@@ -90,6 +96,7 @@ _mlo_takes_value() {
     --from | --bump | --description | --key | --to | --signature | --markdown | -o | --output) return 0 ;;
     --name) return 0 ;;
     --host | -p | --port | --workers | --token-file | --token-env | --tls-cert | --tls-key | --ready-file) return 0 ;;
+    -t | --target | --strategy | --steps | --interval | --max-error-rate | --max-p99-ms | --ready-timeout | -n | --lines) return 0 ;;
     --version) [[ ${2-} == register ]] ;;
     *) return 1 ;;
     esac
@@ -476,7 +483,7 @@ _mlo_complete_word() {
     subcommands)
         ((positionals < 1)) && _mlo_compgen_words "$subcommands" "$cur"
         ;;
-    register)
+    register | deploy)
         ((positionals < 1)) && _mlo_compgen_words "$subcommands $(_mlo_model_names "$dir")" "$cur"
         ;;
     stages)
