@@ -4,7 +4,8 @@
 #   churn/       the example project examples/churn: a prepare/train/evaluate pipeline in Python
 #                (scikit-learn), trained, re-trained with another parameter, runs compared; then
 #                the model registered, promoted to staging, signed into production, verified,
-#                served (both HTTP protocols) and queried with curl.
+#                deployed locally (both HTTP protocols, queried with curl), a second version
+#                moved in by canary under traffic, rolled back, stopped.
 #   MLO=path/to/mlo examples/quickstart/run.sh [WORKDIR]
 # The churn part needs Debian's python3-sklearn and python3-pandas (scripts/install-deps.sh).
 set -euo pipefail
@@ -153,14 +154,15 @@ step "$mlo" audit log
 step "$mlo" audit verify
 step "$mlo" register get churn-clf#production -o "$work/serving/churn-clf"
 
-# 18. Serve the production version: two workers (src/serve.py), both protocols on one port. The
-#     first customer is a new month-to-month one with many support calls, the second a loyal one.
-"$mlo" serve churn-clf#production --port 0 --ready-file "$work/serve.json" 2>"$work/serve.log" &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do [ -s "$work/serve.json" ] && break; sleep 0.1; done
-[ -s "$work/serve.json" ] || { cat "$work/serve.log" >&2; echo "quickstart: mlo serve did not start" >&2; exit 1; }
-url=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["url"])' "$work/serve.json")
+part "Part 4: deployment ($work/churn)"
+
+# 18. Deploy the production version to the local target (deploy.local in mlo.yaml): the access
+#     rules and signatures are checked again, then mlo serve runs in the background with two
+#     workers (src/serve.py), both HTTP protocols on one port. The first customer is a new
+#     month-to-month one with many support calls, the second a loyal one.
+step "$mlo" deploy churn-clf#production --target local
+trap '"$mlo" deploy stop --target local >/dev/null 2>&1 || true' EXIT
+url=$("$mlo" --json deploy status --target local | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["targets"][0]["url"])')
 records='[{"customer_id": "c-1", "tenure_months": 1, "contract": "month-to-month", "plan": "premium", "monthly_charges": 99.5,
   "support_calls": 6, "payment_method": "electronic-check", "paperless_billing": 1},
  {"customer_id": "c-2", "tenure_months": 60, "contract": "two-year", "plan": "basic", "monthly_charges": 25.0,
@@ -179,11 +181,34 @@ step curl -s "$url/v2/models/churn-clf/infer" -H 'Content-Type: application/json
   {"name": "payment_method", "shape": [1], "datatype": "BYTES", "data": ["card"]},
   {"name": "paperless_billing", "shape": [1], "datatype": "INT64", "data": [1]}]}'
 echo >&2
-kill -TERM "$server"
-wait "$server"
+
+# 19. A second version, the C=0.5 run, registered and moved in by canary while clients keep
+#     sending requests: half the traffic for 2 s, then its error rate is checked, then all of it.
+c05=$("$mlo" runs list --json --filter "params.train.C = 0.5" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["runs"][0]["id"])')
+step "$mlo" register churn-clf --from "$c05" --description "logistic regression, C=0.5"
+(
+  while [ ! -e "$work/traffic.stop" ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' "$url/invocations" -H 'Content-Type: application/json' \
+      -d "{\"dataframe_records\": $records}" >>"$work/traffic.codes"
+    sleep 0.02
+  done
+) &
+traffic=$!
+step "$mlo" deploy churn-clf@v0.0.2 --target local --strategy canary --steps 50 --interval 2s --max-error-rate 0.01
+step "$mlo" deploy status
+
+# 20. Back to the production version (the last one that held all traffic), blue/green.
+step "$mlo" deploy rollback --target local
+touch "$work/traffic.stop"
+wait "$traffic"
+expect "$(sort -u "$work/traffic.codes")" 200 "answers during the canary and the rollback"
+step "$mlo" deploy history --target local
+step "$mlo" deploy stop --target local
 trap - EXIT
 # Every request is in the log, the PII field (customer_id) only as a keyed hash.
-expect "$(grep -c 'hmac-sha256:' .mlo/serve/logs/churn-clf/requests.jsonl)" 3 "logged requests with a hashed customer_id"
+logged=$(wc -l <.mlo/serve/logs/churn-clf/requests.jsonl)
+expect "$(grep -c 'hmac-sha256:' .mlo/serve/logs/churn-clf/requests.jsonl)" "$logged" "logged requests with a hashed customer_id"
+expect "$(grep -c '"c-1"' .mlo/serve/logs/churn-clf/requests.jsonl || true)" 0 "customer ids in clear in the log"
 
 printf '\nquickstart finished in %s (runs compared in %s, model card %s)\n' "$work" "$work/compare.html" \
   "$work/model-card.md" >&2
