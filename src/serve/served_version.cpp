@@ -205,9 +205,32 @@ void ServedVersion::shutdown(double drain_seconds) {
         remove_tree(m_run_dir);
 }
 
+size_t weighted_pick(std::span<const unsigned> weights, uint64_t ticket) {
+    uint64_t total = 0;
+    for (unsigned weight : weights)
+        total += weight;
+    if (total == 0)
+        return weights.size();
+    // Multiplying by a number coprime with the total permutes the slots of each window of `total`
+    // tickets, so the shares stay exact while consecutive tickets spread over the versions.
+    uint64_t stride = 1;
+    for (uint64_t candidate : {7919u, 7907u, 7901u})
+        if (std::gcd(candidate, total) == 1) {
+            stride = candidate;
+            break;
+        }
+    uint64_t slot = (ticket % total) * stride % total;
+    for (size_t i = 0; i < weights.size(); ++i) {
+        if (slot < weights[i])
+            return i;
+        slot -= weights[i];
+    }
+    return weights.size() - 1; // not reached: the slots add up to the total
+}
+
 RoutingTable::RoutingTable(std::vector<Route> routes) : m_routes(std::move(routes)) {
     for (const auto& route : m_routes)
-        m_total_weight += route.weight;
+        m_weights.push_back(route.weight);
 }
 
 const std::shared_ptr<ServedVersion>& RoutingTable::primary() const {
@@ -222,23 +245,8 @@ const std::shared_ptr<ServedVersion>& RoutingTable::primary() const {
 }
 
 std::shared_ptr<ServedVersion> RoutingTable::pick(uint64_t ticket) const {
-    if (m_total_weight == 0)
-        return nullptr;
-    // Multiplying by a number coprime with the total permutes the slots of each window of
-    // total-weight tickets, so the shares stay exact while consecutive tickets spread over versions.
-    uint64_t stride = 1;
-    for (uint64_t candidate : {7919u, 7907u, 7901u})
-        if (std::gcd<uint64_t, uint64_t>(candidate, m_total_weight) == 1) {
-            stride = candidate;
-            break;
-        }
-    uint64_t slot = (ticket % m_total_weight) * stride % m_total_weight;
-    for (const auto& route : m_routes) {
-        if (slot < route.weight)
-            return route.target;
-        slot -= route.weight;
-    }
-    return m_routes.back().target;
+    size_t index = weighted_pick(m_weights, ticket);
+    return index < m_routes.size() ? m_routes[index].target : nullptr;
 }
 
 std::shared_ptr<ServedVersion> RoutingTable::find(const std::string& version) const {

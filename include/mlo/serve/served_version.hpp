@@ -11,6 +11,7 @@
 #include <mlo/serve/signature.hpp>
 #include <mlo/serve/worker_pool.hpp>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,11 @@ class ServedVersion {
     bool m_stopped = false;
 };
 
+// The index of the weight that request number `ticket` goes to, so that over any run of
+// sum(weights) consecutive tickets each index gets exactly its weight, interleaved rather than in
+// blocks (a 10% canary sees requests at once). weights.size() when every weight is 0.
+size_t weighted_pick(std::span<const unsigned> weights, uint64_t ticket);
+
 // Which served versions take traffic, and in what share. Immutable once built: a server swaps
 // whole tables, so a request sees one consistent table.
 class RoutingTable {
@@ -83,16 +89,15 @@ class RoutingTable {
     bool empty() const { return m_routes.empty(); }
     // The version with the largest weight (the first on a tie): what metadata describes.
     const std::shared_ptr<ServedVersion>& primary() const;
-    // The version serving the request numbered `ticket` (a counter), so that over any run of
-    // total-weight consecutive tickets each version gets exactly its weight: a deterministic split,
-    // interleaved rather than in blocks. Null when every weight is 0.
+    // The version serving the request numbered `ticket` (a counter; see weighted_pick). Null when
+    // every weight is 0.
     std::shared_ptr<ServedVersion> pick(uint64_t ticket) const;
     // The version named VERSION, or null.
     std::shared_ptr<ServedVersion> find(const std::string& version) const;
 
   private:
     std::vector<Route> m_routes;
-    unsigned m_total_weight = 0;
+    std::vector<unsigned> m_weights;
 };
 
 } // namespace mlo::serve
