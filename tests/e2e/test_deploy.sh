@@ -247,6 +247,29 @@ EOF2
 }
 run_case "deploy rules refuse unsigned deployments" case_access_rules
 
+case_bearer_token() {
+    deploy_project
+    openssl rand -hex 24 >token
+    echo token >>.gitignore
+    sed -i 's|  other: {type: local, port: 0}|  other: {type: local, port: 0, token_file: token}|' mlo.yaml
+    commit_all "token"
+    expect_exit 0 mlo deploy echo@v0.0.1 --target other
+    url=$(target_url other)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+        -d '{"inputs": {"x": [1]}}' "$url/invocations")
+    expect_eq "$code" 401 "a prediction without the token"
+    answer=$(curl -s -H "Authorization: Bearer $(cat token)" -H 'Content-Type: application/json' \
+        -d '{"dataframe_split": {"columns": ["x"], "data": [[4]]}}' "$url/invocations")
+    expect_eq "$answer" '{"predictions":[8.0]}' "a prediction with the token"
+    # The token is passed as a file path: it is in no command line and no log.
+    pid=$(json_get .mlo/deploy/other/server.json pid)
+    ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$(cat token)" || fail "the token is on the command line"
+    ! grep -qF "$(cat token)" .mlo/deploy/other/server.log || fail "the token is in the log"
+    expect_exit 0 mlo deploy echo@v0.0.2 --target other
+    expect_exit 0 mlo deploy stop --target other
+}
+run_case "a local target with a bearer token" case_bearer_token
+
 case_kubernetes() {
     deploy_project
     expect_exit 0 mlo deploy echo@v0.0.1 --target prod --output k8s
