@@ -1,6 +1,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <mlo/deploy/history.hpp>
+#include <mlo/registry/model_manifest.hpp>
 #include <mlo/util/file_io.hpp>
 #include <nlohmann/json.hpp>
 
@@ -83,12 +84,7 @@ std::optional<std::string> rollback_version(const std::vector<DeployEvent>& even
 }
 
 std::string utc_now() {
-    std::time_t now = std::time(nullptr);
-    std::tm parts{};
-    gmtime_r(&now, &parts);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-    return text;
+    return registry::utc_timestamp(static_cast<int64_t>(std::time(nullptr)));
 }
 
 } // namespace mlo::deploy
