@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace mlo::monitor {
+
+// The reference sample of a numeric column, held whole (references are training or validation
+// sets: 10^5 rows are 800 KB a column), sorted, with its distinct values and cumulative counts.
+struct NumericReference {
+    std::vector<double> sorted; // finite values only
+    uint64_t missing = 0;       // empty cells, NaN, infinities
+    std::vector<double> distinct;
+    std::vector<uint64_t> cumulative; // cumulative[i] = values <= distinct[i]
+    std::vector<double>
+        display_edges; // Sturges over the reference: the report's and `binning: reference`'s bins
+
+    // Sorts, then derives the distinct values, cumulative counts and display edges.
+    void finish();
+};
+
+// The current sample of a numeric column, accumulated in one pass with memory bounded by the
+// reference's distinct values (see ARCHITECTURE.md, "Monitoring"):
+// - counts of current values equal to each distinct reference value, and count and sum of those
+//   strictly between two neighbours (or below the first, above the last): the KS statistic is
+//   exact from these, and the Wasserstein distance exact except inside intervals where the two
+//   CDFs cross, whose possible error is bounded and reported;
+// - the values themselves while there are at most k_exact_values of them (then freed), so small
+//   batches get every statistic exactly and histograms over any edges;
+// - counts of values the reference lacks, per value, up to k_new_value_cap distinct ones;
+// - counts over the reference's display edges plus an underflow and an overflow bin.
+class NumericCurrent {
+  public:
+    static constexpr size_t k_exact_values = 1 << 17;
+    static constexpr size_t k_new_value_cap = 10000;
+
+    explicit NumericCurrent(const NumericReference& reference);
+    void add(double value); // finite values only
+    void add_missing() { ++m_missing; }
+
+    uint64_t count() const { return m_count; }
+    uint64_t missing() const { return m_missing; }
+    double min() const { return m_min; }
+    double max() const { return m_max; }
+    bool has_exact_values() const { return m_exact_kept; }
+    // Sorted current values; only when has_exact_values().
+    const std::vector<double>& sorted_values();
+    // Distinct values over reference and current; `exact` false once the new values passed the cap.
+    uint64_t unique_count(bool& exact) const;
+    // Counts per value over the union of reference and current distinct values (ascending), for
+    // columns with few distinct values; only meaningful when unique_count was exact.
+    void value_counts(std::vector<double>& values, std::vector<uint64_t>& reference_counts,
+                      std::vector<uint64_t>& current_counts) const;
+    // KS statistic's h (see ks_test.hpp) from the interval counts.
+    uint64_t ks_h() const;
+    // Wasserstein distance from the interval counts, and the bound on its error.
+    double wasserstein(double& error_bound) const;
+    // Counts over the display edges: [underflow, bins..., overflow].
+    const std::vector<uint64_t>& display_counts() const { return m_display; }
+
+  private:
+    const NumericReference& m_reference;
+    uint64_t m_count = 0, m_missing = 0;
+    double m_min = 0, m_max = 0;
+    std::vector<uint64_t> m_equal;   // per distinct reference value
+    std::vector<uint64_t> m_between; // [below first, between 0 and 1, ..., above last]
+    std::vector<double> m_between_sum;
+    std::vector<double> m_exact;
+    bool m_exact_kept = true, m_exact_sorted = false;
+    std::unordered_map<double, uint64_t> m_new_values;
+    bool m_new_values_overflow = false;
+    std::vector<uint64_t> m_display;
+};
+
+// A categorical column: counts per value. Current values are capped at k_category_cap distinct
+// values (a column of ids is not a category; the check reports it instead of exhausting memory).
+struct CategoricalCounts {
+    static constexpr size_t k_category_cap = 100000;
+    std::unordered_map<std::string, uint64_t> counts;
+    uint64_t total = 0, missing = 0;
+    bool overflow = false;
+
+    void add(std::string_view value);
+    void add_missing() { ++missing; }
+};
+
+} // namespace mlo::monitor

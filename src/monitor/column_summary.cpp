@@ -1,0 +1,174 @@
+#include <algorithm>
+#include <cmath>
+#include <mlo/monitor/column_summary.hpp>
+#include <mlo/monitor/drift_stats.hpp>
+#include <numeric>
+#include <set>
+
+namespace mlo::monitor {
+
+void NumericReference::finish() {
+    std::sort(sorted.begin(), sorted.end());
+    distinct.clear();
+    cumulative.clear();
+    for (size_t i = 0; i < sorted.size(); ++i) {
+        if (distinct.empty() || sorted[i] != distinct.back()) {
+            distinct.push_back(sorted[i]);
+            cumulative.push_back(0);
+        }
+        cumulative.back() = i + 1;
+    }
+    display_edges = sorted.empty() ? std::vector<double>{-0.5, 0.5}
+                                   : sturges_edges(sorted.front(), sorted.back(), sorted.size());
+}
+
+NumericCurrent::NumericCurrent(const NumericReference& reference)
+    : m_reference(reference), m_equal(reference.distinct.size(), 0),
+      m_between(reference.distinct.size() + 1, 0), m_between_sum(reference.distinct.size() + 1, 0.0),
+      m_display(reference.display_edges.size() + 1, 0) {}
+
+void NumericCurrent::add(double value) {
+    if (m_count == 0) {
+        m_min = m_max = value;
+    } else {
+        m_min = std::min(m_min, value);
+        m_max = std::max(m_max, value);
+    }
+    ++m_count;
+    const auto& distinct = m_reference.distinct;
+    auto it = std::lower_bound(distinct.begin(), distinct.end(), value);
+    auto index = static_cast<size_t>(it - distinct.begin());
+    if (it != distinct.end() && *it == value) {
+        ++m_equal[index];
+    } else {
+        ++m_between[index];
+        m_between_sum[index] += value;
+        if (!m_new_values_overflow) {
+            auto found = m_new_values.find(value);
+            if (found != m_new_values.end())
+                ++found->second;
+            else if (m_new_values.size() < k_new_value_cap)
+                m_new_values.emplace(value, 1);
+            else
+                m_new_values_overflow = true;
+        }
+    }
+    ++m_display[static_cast<size_t>(histogram_bin(m_reference.display_edges, value) + 1)];
+    if (m_exact_kept) {
+        if (m_exact.size() < k_exact_values) {
+            m_exact.push_back(value);
+        } else {
+            m_exact_kept = false;
+            std::vector<double>().swap(m_exact);
+        }
+    }
+}
+
+const std::vector<double>& NumericCurrent::sorted_values() {
+    if (!m_exact_sorted) {
+        std::sort(m_exact.begin(), m_exact.end());
+        m_exact_sorted = true;
+    }
+    return m_exact;
+}
+
+uint64_t NumericCurrent::unique_count(bool& exact) const {
+    exact = !m_new_values_overflow;
+    return m_reference.distinct.size() + m_new_values.size();
+}
+
+void NumericCurrent::value_counts(std::vector<double>& values, std::vector<uint64_t>& reference_counts,
+                                  std::vector<uint64_t>& current_counts) const {
+    std::set<double> keys(m_reference.distinct.begin(), m_reference.distinct.end());
+    for (const auto& [value, count] : m_new_values)
+        keys.insert(value);
+    values.assign(keys.begin(), keys.end());
+    reference_counts.assign(values.size(), 0);
+    current_counts.assign(values.size(), 0);
+    for (size_t i = 0; i < values.size(); ++i) {
+        const auto& distinct = m_reference.distinct;
+        auto it = std::lower_bound(distinct.begin(), distinct.end(), values[i]);
+        if (it != distinct.end() && *it == values[i]) {
+            auto d = static_cast<size_t>(it - distinct.begin());
+            reference_counts[i] = m_reference.cumulative[d] - (d == 0 ? 0 : m_reference.cumulative[d - 1]);
+            current_counts[i] = m_equal[d];
+        } else {
+            current_counts[i] = m_new_values.at(values[i]);
+        }
+    }
+}
+
+uint64_t NumericCurrent::ks_h() const {
+    // Between consecutive distinct reference values the reference CDF is flat and the current CDF
+    // only rises, so |F_ref - F_cur| is largest at an end of the interval: just before the next
+    // reference value (everything below it counted) or at a reference value. Compare
+    // m * ref_count with n * cur_count in integers; h = max difference / gcd(n, m).
+    uint64_t n = m_reference.sorted.size(), m = m_count;
+    if (n == 0 || m == 0)
+        return 0;
+    uint64_t best = 0, current_below = 0, reference_le = 0;
+    auto consider = [&](uint64_t ref, uint64_t cur) {
+        uint64_t left = ref * m, right = cur * n;
+        best = std::max(best, left > right ? left - right : right - left);
+    };
+    for (size_t i = 0; i < m_equal.size(); ++i) {
+        current_below += m_between[i];
+        consider(reference_le, current_below); // just before distinct[i]
+        current_below += m_equal[i];
+        reference_le = m_reference.cumulative[i];
+        consider(reference_le, current_below); // at distinct[i]
+    }
+    uint64_t g = std::gcd(n, m);
+    return best / g;
+}
+
+double NumericCurrent::wasserstein(double& error_bound) const {
+    // The integral of |F_ref - F_cur|, interval by interval. Inside (a, b) between reference values
+    // F_ref = c is constant, and the integral of F_cur there is exact from the count and sum of the
+    // current values inside: (L (b - a) + sum over y of (b - y)) / m, with L the current values up
+    // to a. When F_cur stays on one side of c the absolute value of the signed integral is exact;
+    // when it crosses c inside, the signed integral is a lower bound and the error is at most the
+    // interval's width times the share of current values inside it, which is summed into
+    // `error_bound`.
+    error_bound = 0;
+    const auto& distinct = m_reference.distinct;
+    double n = static_cast<double>(m_reference.sorted.size()), m = static_cast<double>(m_count);
+    if (distinct.empty() || m_count == 0)
+        return 0;
+    double total = 0;
+    // Below the first reference value F_ref = 0: the integral of F_cur is sum (a - y) / m.
+    total += (static_cast<double>(m_between[0]) * distinct[0] - m_between_sum[0]) / m;
+    double current_le = static_cast<double>(m_between[0] + m_equal[0]);
+    for (size_t i = 1; i < distinct.size(); ++i) {
+        double a = distinct[i - 1], b = distinct[i], width = b - a;
+        double c = static_cast<double>(m_reference.cumulative[i - 1]) / n;
+        double inside = static_cast<double>(m_between[i]);
+        double start = current_le / m, end = (current_le + inside) / m;
+        double integral_fcur = (current_le * width + inside * b - m_between_sum[i]) / m;
+        double signed_area = integral_fcur - c * width;
+        total += std::fabs(signed_area);
+        if (start < c && end > c)
+            error_bound += width * (end - start);
+        current_le += inside + static_cast<double>(m_equal[i]);
+    }
+    // Above the last reference value F_ref = 1: the integral of 1 - F_cur is sum (y - last) / m.
+    size_t last = distinct.size();
+    total += (m_between_sum[last] - static_cast<double>(m_between[last]) * distinct.back()) / m;
+    return total;
+}
+
+void CategoricalCounts::add(std::string_view value) {
+    ++total;
+    auto it = counts.find(std::string(value));
+    if (it != counts.end()) {
+        ++it->second;
+        return;
+    }
+    if (counts.size() >= k_category_cap) {
+        overflow = true;
+        return;
+    }
+    counts.emplace(std::string(value), 1);
+}
+
+} // namespace mlo::monitor
