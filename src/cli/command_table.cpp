@@ -14,6 +14,7 @@ std::unique_ptr<Command> make_runs_command();
 std::unique_ptr<Command> make_register_command();
 std::unique_ptr<Command> make_keys_command();
 std::unique_ptr<Command> make_serve_command();
+std::unique_ptr<Command> make_monitor_command();
 std::unique_ptr<Command> make_audit_command();
 std::unique_ptr<Command> make_help_command();
 
@@ -37,6 +38,8 @@ const std::vector<CommandSpec>& command_table() {
          make_register_command},
         {"serve", "Serve a registered model over HTTP (Open Inference Protocol v2 and MLflow)",
          Needs::project, make_serve_command},
+        {"monitor", "Check drift, performance and health of a model's data; gates for CI", Needs::project,
+         make_monitor_command},
         {"keys", "Create and list Ed25519 signing keys", Needs::nothing, make_keys_command},
         {"audit", "Show and verify the tamper-evident record of registry events", Needs::project,
          make_audit_command},
