@@ -20,6 +20,42 @@ void NumericReference::finish() {
     }
     display_edges = sorted.empty() ? std::vector<double>{-0.5, 0.5}
                                    : sturges_edges(sorted.front(), sorted.back(), sorted.size());
+    guide.clear();
+    guide_scale = 0;
+    if (distinct.size() < 2)
+        return;
+    size_t slots = distinct.size();
+    guide_scale = static_cast<double>(slots) / (distinct.back() - distinct.front());
+    if (!std::isfinite(guide_scale)) {
+        guide_scale = 0;
+        return;
+    }
+    guide.resize(slots + 1);
+    size_t index = 0;
+    for (size_t k = 0; k <= slots; ++k) {
+        double start = distinct.front() + static_cast<double>(k) / guide_scale;
+        while (index < distinct.size() && distinct[index] < start)
+            ++index;
+        guide[k] = static_cast<uint32_t>(index);
+    }
+}
+
+size_t NumericReference::lower_bound(double value) const {
+    if (guide.empty() || !(value > distinct.front()) || !(value <= distinct.back()))
+        return static_cast<size_t>(std::lower_bound(distinct.begin(), distinct.end(), value) -
+                                   distinct.begin());
+    auto slot = static_cast<size_t>((value - distinct.front()) * guide_scale);
+    slot = std::min(slot, guide.size() - 2);
+    // The slot's start is computed in floating point, so widen the window by one on each side.
+    size_t low = guide[slot] == 0 ? 0 : guide[slot] - 1;
+    size_t high = std::min<size_t>(guide[slot + 1] + 1, distinct.size());
+    auto begin = distinct.begin() + static_cast<long>(low);
+    auto end = distinct.begin() + static_cast<long>(high);
+    auto it = std::lower_bound(begin, end, value);
+    if ((it == end && high < distinct.size()) || (it == begin && low > 0 && *(it - 1) >= value))
+        return static_cast<size_t>(std::lower_bound(distinct.begin(), distinct.end(), value) -
+                                   distinct.begin());
+    return static_cast<size_t>(it - distinct.begin());
 }
 
 NumericCurrent::NumericCurrent(const NumericReference& reference)
@@ -36,9 +72,8 @@ void NumericCurrent::add(double value) {
     }
     ++m_count;
     const auto& distinct = m_reference.distinct;
-    auto it = std::lower_bound(distinct.begin(), distinct.end(), value);
-    auto index = static_cast<size_t>(it - distinct.begin());
-    if (it != distinct.end() && *it == value) {
+    size_t index = m_reference.lower_bound(value);
+    if (index < distinct.size() && distinct[index] == value) {
         ++m_equal[index];
     } else {
         ++m_between[index];

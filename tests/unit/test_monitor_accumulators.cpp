@@ -90,3 +90,23 @@ TEST_CASE("large current samples drop their exact values but keep bounded counts
     bool exact = false;
     CHECK(accumulator.unique_count(exact) == 6);
 }
+
+TEST_CASE("the guided lookup finds what std::lower_bound finds") {
+    std::mt19937 random(3);
+    std::exponential_distribution<double> skewed(1.0);
+    std::vector<double> values;
+    for (int i = 0; i < 5000; ++i)
+        values.push_back(std::round(skewed(random) * 100) / 100);
+    auto summary = reference_of(values);
+    const auto& distinct = summary.distinct;
+    std::vector<double> probes = {-1, 0, distinct.front(), distinct.back(), distinct.back() + 1};
+    for (int i = 0; i < 20000; ++i)
+        probes.push_back(std::round(skewed(random) * 1000) / 1000);
+    for (double d : distinct)
+        probes.push_back(d);
+    for (double probe : probes) {
+        auto expected =
+            static_cast<size_t>(std::lower_bound(distinct.begin(), distinct.end(), probe) - distinct.begin());
+        REQUIRE(summary.lower_bound(probe) == expected);
+    }
+}

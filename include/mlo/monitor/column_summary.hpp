@@ -14,11 +14,18 @@ struct NumericReference {
     uint64_t missing = 0;       // empty cells, NaN, infinities
     std::vector<double> distinct;
     std::vector<uint64_t> cumulative; // cumulative[i] = values <= distinct[i]
-    std::vector<double>
-        display_edges; // Sturges over the reference: the report's and `binning: reference`'s bins
+    // Sturges over the reference: the report's and `binning: reference`'s bins.
+    std::vector<double> display_edges;
+    // A guide for locating a value among `distinct` in O(1) on average: the range of distinct
+    // values is cut into equal slots, and guide[k] is the first distinct value in slot k.
+    std::vector<uint32_t> guide;
+    double guide_scale = 0;
 
-    // Sorts, then derives the distinct values, cumulative counts and display edges.
+    // Sorts, then derives the distinct values, cumulative counts, display edges and guide.
     void finish();
+    // The index of the first distinct value >= value (distinct.size() when there is none), as
+    // std::lower_bound, found through the guide.
+    size_t lower_bound(double value) const;
 };
 
 // The current sample of a numeric column, accumulated in one pass with memory bounded by the
