@@ -59,8 +59,7 @@ size_t NumericReference::lower_bound(double value) const {
 }
 
 NumericCurrent::NumericCurrent(const NumericReference& reference)
-    : m_reference(reference), m_equal(reference.distinct.size(), 0),
-      m_between(reference.distinct.size() + 1, 0), m_between_sum(reference.distinct.size() + 1, 0.0),
+    : m_reference(reference), m_slots(reference.distinct.size() + 1),
       m_display(reference.display_edges.size() + 1, 0) {}
 
 void NumericCurrent::add(double value) {
@@ -74,10 +73,10 @@ void NumericCurrent::add(double value) {
     const auto& distinct = m_reference.distinct;
     size_t index = m_reference.lower_bound(value);
     if (index < distinct.size() && distinct[index] == value) {
-        ++m_equal[index];
+        ++m_slots[index].equal;
     } else {
-        ++m_between[index];
-        m_between_sum[index] += value;
+        ++m_slots[index].between;
+        m_slots[index].between_sum += value;
         if (!m_new_values_overflow) {
             auto found = m_new_values.find(value);
             if (found != m_new_values.end())
@@ -126,7 +125,7 @@ void NumericCurrent::value_counts(std::vector<double>& values, std::vector<uint6
         if (it != distinct.end() && *it == values[i]) {
             auto d = static_cast<size_t>(it - distinct.begin());
             reference_counts[i] = m_reference.cumulative[d] - (d == 0 ? 0 : m_reference.cumulative[d - 1]);
-            current_counts[i] = m_equal[d];
+            current_counts[i] = m_slots[d].equal;
         } else {
             current_counts[i] = m_new_values.at(values[i]);
         }
@@ -146,10 +145,10 @@ uint64_t NumericCurrent::ks_h() const {
         uint64_t left = ref * m, right = cur * n;
         best = std::max(best, left > right ? left - right : right - left);
     };
-    for (size_t i = 0; i < m_equal.size(); ++i) {
-        current_below += m_between[i];
+    for (size_t i = 0; i + 1 < m_slots.size(); ++i) {
+        current_below += m_slots[i].between;
         consider(reference_le, current_below); // just before distinct[i]
-        current_below += m_equal[i];
+        current_below += m_slots[i].equal;
         reference_le = m_reference.cumulative[i];
         consider(reference_le, current_below); // at distinct[i]
     }
@@ -172,23 +171,23 @@ double NumericCurrent::wasserstein(double& error_bound) const {
         return 0;
     double total = 0;
     // Below the first reference value F_ref = 0: the integral of F_cur is sum (a - y) / m.
-    total += (static_cast<double>(m_between[0]) * distinct[0] - m_between_sum[0]) / m;
-    double current_le = static_cast<double>(m_between[0] + m_equal[0]);
+    total += (static_cast<double>(m_slots[0].between) * distinct[0] - m_slots[0].between_sum) / m;
+    double current_le = static_cast<double>(m_slots[0].between + m_slots[0].equal);
     for (size_t i = 1; i < distinct.size(); ++i) {
         double a = distinct[i - 1], b = distinct[i], width = b - a;
         double c = static_cast<double>(m_reference.cumulative[i - 1]) / n;
-        double inside = static_cast<double>(m_between[i]);
+        double inside = static_cast<double>(m_slots[i].between);
         double start = current_le / m, end = (current_le + inside) / m;
-        double integral_fcur = (current_le * width + inside * b - m_between_sum[i]) / m;
+        double integral_fcur = (current_le * width + inside * b - m_slots[i].between_sum) / m;
         double signed_area = integral_fcur - c * width;
         total += std::fabs(signed_area);
         if (start < c && end > c)
             error_bound += width * (end - start);
-        current_le += inside + static_cast<double>(m_equal[i]);
+        current_le += inside + static_cast<double>(m_slots[i].equal);
     }
     // Above the last reference value F_ref = 1: the integral of 1 - F_cur is sum (y - last) / m.
     size_t last = distinct.size();
-    total += (m_between_sum[last] - static_cast<double>(m_between[last]) * distinct.back()) / m;
+    total += (m_slots[last].between_sum - static_cast<double>(m_slots[last].between) * distinct.back()) / m;
     return total;
 }
 

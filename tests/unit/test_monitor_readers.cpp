@@ -1,7 +1,10 @@
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
+#include <charconv>
+#include <cmath>
 #include <fstream>
+#include <random>
 #include <mlo/monitor/table_reader.hpp>
 
 using namespace mlo::monitor;
@@ -134,4 +137,33 @@ TEST_CASE("numbers: decimal and exponent forms with spaces; text is not a number
     CHECK_FALSE(parse_number("12abc", value));
     CHECK_FALSE(parse_number("", value));
     CHECK(parse_number("nan", value));
+}
+
+TEST_CASE("numbers: the fast decimal path agrees with from_chars bit for bit") {
+    std::mt19937_64 random(11);
+    for (int i = 0; i < 200000; ++i) {
+        // Up to 15 significant digits with 0..10 fraction digits, both signs.
+        uint64_t mantissa = random() % 1000000000000000ull;
+        int fraction = static_cast<int>(random() % 11);
+        std::string text = std::to_string(mantissa);
+        if (fraction > 0) {
+            if (text.size() <= static_cast<size_t>(fraction))
+                text = std::string(static_cast<size_t>(fraction) - text.size() + 1, '0') + text;
+            text.insert(text.size() - static_cast<size_t>(fraction), ".");
+        }
+        if (random() % 2)
+            text = "-" + text;
+        double fast = 0, reference = 0;
+        REQUIRE(parse_number(text, fast));
+        std::from_chars(text.data(), text.data() + text.size(), reference);
+        REQUIRE(fast == reference);
+    }
+    double value = 0;
+    CHECK(parse_number("1e-3", value));
+    CHECK(value == 0.001);
+    CHECK(parse_number("-0", value));
+    CHECK(std::signbit(value));
+    CHECK_FALSE(parse_number("1.2.3", value));
+    CHECK_FALSE(parse_number("-", value));
+    CHECK_FALSE(parse_number(".", value));
 }

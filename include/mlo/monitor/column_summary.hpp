@@ -71,9 +71,14 @@ class NumericCurrent {
     const NumericReference& m_reference;
     uint64_t m_count = 0, m_missing = 0;
     double m_min = 0, m_max = 0;
-    std::vector<uint64_t> m_equal;   // per distinct reference value
-    std::vector<uint64_t> m_between; // [below first, between 0 and 1, ..., above last]
-    std::vector<double> m_between_sum;
+    // Slot i: current values equal to distinct[i], and count and sum of those strictly between
+    // distinct[i-1] and distinct[i] (slot 0: below the first; the last slot: above the last). One
+    // slot is one cache line's third, so a value touches one line.
+    struct Slot {
+        uint64_t equal = 0, between = 0;
+        double between_sum = 0;
+    };
+    std::vector<Slot> m_slots;
     std::vector<double> m_exact;
     bool m_exact_kept = true, m_exact_sorted = false;
     std::unordered_map<double, uint64_t> m_new_values;
