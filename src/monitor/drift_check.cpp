@@ -5,6 +5,7 @@
 #include <mlo/monitor/column_drift.hpp>
 #include <mlo/monitor/drift_check.hpp>
 #include <mlo/monitor/drift_stats.hpp>
+#include <thread>
 #include <unordered_map>
 
 namespace mlo::monitor {
@@ -260,41 +261,66 @@ class Check {
         m_has_labels = labels_in_current || !m_in.labels.empty();
         std::string source = current.describe();
         Cell label_cell;
-        return current.for_each_row(wanted, [&](const std::vector<Cell>& cells, uint64_t line) -> Status {
-            ++m_report.current_rows;
-            for (size_t c = 0; c < m_columns.size(); ++c) {
-                auto& column = m_columns[c];
-                const Cell& cell = cells[c];
-                if (column.kind == ColumnKind::categorical) {
-                    if (cell.missing)
-                        column.current_categories.add_missing();
-                    else
-                        column.current_categories.add(cell.text);
-                    continue;
+        // The columns are shared out between consumers, each on a thread of its own seeing every
+        // row (TableReader::for_each_row_shared), so no accumulator is touched by two threads and
+        // none is duplicated. The first consumer also counts rows and gathers the performance data.
+        std::vector<std::vector<size_t>> shares(consumer_count());
+        size_t next = 0;
+        for (auto kind :
+             {ColumnKind::numeric, ColumnKind::categorical}) // numeric cells cost more: deal them first
+            for (size_t c = 0; c < m_columns.size(); ++c)
+                if (m_columns[c].kind == kind)
+                    shares[next++ % shares.size()].push_back(c);
+        std::vector<RowCallback> consumers;
+        for (size_t k = 0; k < shares.size(); ++k) {
+            consumers.push_back([&, k](const std::vector<Cell>& cells, uint64_t line) -> Status {
+                MLO_TRY(accumulate_columns(shares[k], cells, source, line));
+                if (k != 0)
+                    return {};
+                ++m_report.current_rows;
+                if (!m_has_labels)
+                    return {};
+                const Cell* truth = &cells[target_index];
+                if (!labels_in_current) {
+                    const Cell& id = cells[target_index + 3];
+                    auto it = id.missing ? m_labels.end() : m_labels.find(std::string(id.text));
+                    label_cell = it == m_labels.end() ? Cell{} : Cell{it->second, false};
+                    truth = &label_cell;
                 }
-                double value = 0;
-                if (cell.missing) {
-                    column.current_numeric->add_missing();
-                } else if (!parse_number(cell.text, value)) {
-                    return fail(cell_error(source, line, column.name, cell.text));
-                } else if (std::isfinite(value)) {
-                    column.current_numeric->add(value);
-                } else {
-                    column.current_numeric->add_missing();
-                }
+                return add_performance(m_current_performance, *truth, cells[target_index + 1],
+                                       cells[target_index + 2], source, line);
+            });
+        }
+        return current.for_each_row_shared(wanted, consumers);
+    }
+
+    // Two consumers on two cores or more: parsing numbers is most of the work, and it splits well.
+    static size_t consumer_count() { return std::thread::hardware_concurrency() >= 2 ? 2 : 1; }
+
+    Status accumulate_columns(const std::vector<size_t>& mine, const std::vector<Cell>& cells,
+                              const std::string& source, uint64_t line) {
+        for (size_t c : mine) {
+            auto& column = m_columns[c];
+            const Cell& cell = cells[c];
+            if (column.kind == ColumnKind::categorical) {
+                if (cell.missing)
+                    column.current_categories.add_missing();
+                else
+                    column.current_categories.add(cell.text);
+                continue;
             }
-            if (!m_has_labels)
-                return {};
-            const Cell* truth = &cells[target_index];
-            if (!labels_in_current) {
-                const Cell& id = cells[target_index + 3];
-                auto it = id.missing ? m_labels.end() : m_labels.find(std::string(id.text));
-                label_cell = it == m_labels.end() ? Cell{} : Cell{it->second, false};
-                truth = &label_cell;
+            double value = 0;
+            if (cell.missing) {
+                column.current_numeric->add_missing();
+            } else if (!parse_number(cell.text, value)) {
+                return fail(cell_error(source, line, column.name, cell.text));
+            } else if (std::isfinite(value)) {
+                column.current_numeric->add(value);
+            } else {
+                column.current_numeric->add_missing();
             }
-            return add_performance(m_current_performance, *truth, cells[target_index + 1],
-                                   cells[target_index + 2], source, line);
-        });
+        }
+        return {};
     }
 
     Status add_performance(PerformanceData& data, const Cell& truth, const Cell& predicted, const Cell& score,

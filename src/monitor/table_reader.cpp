@@ -6,10 +6,18 @@
 // of the buffer stays for the next chunk, so a quoted field may span chunks and lines. Unquoted
 // cells are views into the buffer; quoted cells with "" escapes are unescaped into per-row scratch
 // strings. Memory is the chunk plus the longest record.
+#include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
+#include <memory>
 #include <mlo/monitor/table_reader.hpp>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 
 namespace mlo::monitor {
@@ -261,8 +269,9 @@ namespace {
 // division of two exact values is correctly rounded, so the result equals from_chars's. Most cells
 // of a data file ("52.3652", "-7", "0.5") take this path; anything else falls back to from_chars.
 bool parse_simple_decimal(const char* first, const char* last, double& out) {
-    static constexpr double k_powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                          1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    static constexpr double k_powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                          1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                          1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     bool negative = false;
     if (first != last && *first == '-') {
         negative = true;
@@ -341,6 +350,185 @@ Result<TableReader> TableReader::open(const fs::path& path) {
 
 Status TableReader::for_each_row(const std::vector<std::string>& wanted, const RowCallback& callback) const {
     return m_format == TableFormat::csv ? read_csv(wanted, callback) : read_json_lines(wanted, callback);
+}
+
+namespace {
+
+// A block of whole CSV records and the line its first record starts on.
+struct CsvBlock {
+    std::string data;
+    uint64_t first_line = 0;
+};
+
+// The end of the last record that is complete in `data` (just after a line feed outside quotes),
+// or 0 when there is none. A quote count's parity tells inside from outside: an escaped quote ("")
+// adds two. The block starts at a record boundary, so it starts outside quotes.
+size_t last_record_end(std::string_view data) {
+    auto quotes = static_cast<size_t>(std::count(data.begin(), data.end(), '"'));
+    for (size_t p = data.size(); p-- > 0;) {
+        if (data[p] == '"')
+            --quotes;
+        else if (data[p] == '\n' && quotes % 2 == 0)
+            return p + 1;
+    }
+    return 0;
+}
+
+// A bounded queue of blocks for one consumer thread; nullptr ends it.
+class BlockQueue {
+  public:
+    void push(std::shared_ptr<const CsvBlock> block) {
+        std::unique_lock lock(m_mutex);
+        m_space.wait(lock, [&] { return m_blocks.size() < k_capacity; });
+        m_blocks.push_back(std::move(block));
+        m_ready.notify_one();
+    }
+    std::shared_ptr<const CsvBlock> pop() {
+        std::unique_lock lock(m_mutex);
+        m_ready.wait(lock, [&] { return !m_blocks.empty(); });
+        auto block = std::move(m_blocks.front());
+        m_blocks.pop_front();
+        m_space.notify_one();
+        return block;
+    }
+
+  private:
+    static constexpr size_t k_capacity = 3;
+    std::mutex m_mutex;
+    std::condition_variable m_ready, m_space;
+    std::deque<std::shared_ptr<const CsvBlock>> m_blocks;
+};
+
+// The first error a consumer met, by line.
+struct ConsumerError {
+    uint64_t line = 0;
+    std::optional<Error> error;
+};
+
+} // namespace
+
+Status TableReader::for_each_row_shared(const std::vector<std::string>& wanted,
+                                        const std::vector<RowCallback>& callbacks) const {
+    if (m_format != TableFormat::csv || callbacks.size() == 1) {
+        return for_each_row(wanted, [&](const std::vector<Cell>& cells, uint64_t line) -> Status {
+            for (const auto& callback : callbacks)
+                MLO_TRY(callback(cells, line));
+            return {};
+        });
+    }
+    std::vector<long> position(wanted.size(), -1);
+    for (size_t w = 0; w < wanted.size(); ++w)
+        for (size_t c = 0; c < m_columns.size(); ++c)
+            if (m_columns[c] == wanted[w])
+                position[w] = static_cast<long>(c);
+
+    std::atomic<bool> stop{false};
+    std::vector<BlockQueue> queues(callbacks.size());
+    std::vector<ConsumerError> errors(callbacks.size());
+    auto consume = [&](size_t index) {
+        CsvRecord record;
+        std::vector<Cell> cells(wanted.size());
+        std::string error;
+        while (auto block = queues[index].pop()) {
+            if (stop.load(std::memory_order_relaxed))
+                continue; // drain the queue so the reader never blocks
+            std::string_view data(block->data);
+            uint64_t line = block->first_line;
+            size_t pos = 0;
+            while (pos < data.size()) {
+                uint64_t start_line = line;
+                size_t next = parse_record(data, pos, true, record, line, error);
+                auto report = [&](Error e) {
+                    errors[index] = ConsumerError{start_line, std::move(e)};
+                    stop = true;
+                };
+                if (!error.empty()) {
+                    report(input_error(m_path, start_line, error));
+                    break;
+                }
+                pos = next;
+                if (blank_record(record))
+                    continue;
+                if (record.cells.size() != m_columns.size()) {
+                    report(input_error(m_path, record.line,
+                                       std::to_string(record.cells.size()) + " cells, but the header names " +
+                                           std::to_string(m_columns.size()) + " columns"));
+                    break;
+                }
+                for (size_t w = 0; w < wanted.size(); ++w) {
+                    if (position[w] < 0) {
+                        cells[w] = Cell{};
+                        continue;
+                    }
+                    auto c = static_cast<size_t>(position[w]);
+                    cells[w].text = record.cells[c];
+                    cells[w].missing = record.cells[c].empty() && !record.quoted[c];
+                }
+                if (auto status = callbacks[index](cells, record.line); !status) {
+                    report(std::move(status).error());
+                    break;
+                }
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < callbacks.size(); ++i)
+        threads.emplace_back(consume, i);
+
+    // The reader: skip the header record, then cut the rest into blocks at record boundaries.
+    Status read_status;
+    {
+        std::ifstream in(m_path, std::ios::binary);
+        std::string pending;
+        uint64_t line = 1;
+        bool header = true;
+        if (!in)
+            read_status = fail(system_error("cannot open " + m_path.string(), errno));
+        constexpr size_t k_block_bytes = 4 << 20;
+        while (read_status && in && !stop) {
+            size_t old = pending.size();
+            pending.resize(old + k_block_bytes);
+            in.read(pending.data() + old, static_cast<std::streamsize>(k_block_bytes));
+            pending.resize(old + static_cast<size_t>(in.gcount()));
+            if (in.bad()) {
+                read_status = fail(system_error("reading " + m_path.string(), errno));
+                break;
+            }
+            bool at_end = in.eof();
+            if (header) {
+                // The header was validated by open(); only its end is needed here.
+                size_t skip = pending.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+                CsvRecord record;
+                std::string error;
+                size_t end = parse_record(pending, skip, at_end, record, line, error);
+                if (end == std::string_view::npos)
+                    continue; // a header longer than a block: read more
+                pending.erase(0, end);
+                header = false;
+            }
+            size_t cut = at_end ? pending.size() : last_record_end(pending);
+            if (cut == 0)
+                continue; // one record longer than the block: read more
+            auto block = std::make_shared<CsvBlock>();
+            block->data.assign(pending, 0, cut);
+            block->first_line = line;
+            line += static_cast<uint64_t>(std::count(block->data.begin(), block->data.end(), '\n'));
+            pending.erase(0, cut);
+            for (auto& queue : queues)
+                queue.push(block);
+        }
+    }
+    for (auto& queue : queues)
+        queue.push(nullptr);
+    for (auto& thread : threads)
+        thread.join();
+    const ConsumerError* first = nullptr;
+    for (const auto& e : errors)
+        if (e.error && (first == nullptr || e.line < first->line))
+            first = &e;
+    if (first != nullptr)
+        return fail(*first->error);
+    return read_status;
 }
 
 Status TableReader::read_csv(const std::vector<std::string>& wanted, const RowCallback& callback) const {

@@ -4,8 +4,8 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <random>
 #include <mlo/monitor/table_reader.hpp>
+#include <random>
 
 using namespace mlo::monitor;
 
@@ -166,4 +166,56 @@ TEST_CASE("numbers: the fast decimal path agrees with from_chars bit for bit") {
     CHECK_FALSE(parse_number("1.2.3", value));
     CHECK_FALSE(parse_number("-", value));
     CHECK_FALSE(parse_number(".", value));
+}
+
+TEST_CASE("CSV shared reading: every consumer sees every row in order, across 4 MiB blocks") {
+    mlo::test::TempDir dir;
+    // ~12 MiB with quoted fields holding commas, escaped quotes and line breaks, so that block
+    // cuts must respect quotes.
+    std::string text = "id,note,x\n";
+    const int rows = 120000;
+    for (int i = 0; i < rows; ++i)
+        text += std::to_string(i) + ",\"a, \"\"q\"\"\n" + std::string(static_cast<size_t>(i % 70), 'z') +
+                "\"," + std::to_string(i * 0.5) + "\n";
+    auto path = write(dir, "big.csv", text);
+    auto reader = TableReader::open(path);
+    REQUIRE(reader);
+    std::vector<uint64_t> seen(2, 0), lines_ok(2, 0);
+    std::vector<mlo::monitor::RowCallback> consumers;
+    for (size_t k = 0; k < 2; ++k)
+        consumers.push_back([&, k](const std::vector<Cell>& cells, uint64_t line) -> mlo::Status {
+            auto i = seen[k];
+            bool same = cells[0].text == std::to_string(i) && cells[2].text == std::to_string(i * 0.5) &&
+                        cells[1].text.size() == 7 + i % 70 && cells[1].text.substr(0, 7) == "a, \"q\"\n";
+            lines_ok[k] += same && line == 2 + 2 * i ? 1 : 0;
+            ++seen[k];
+            return {};
+        });
+    REQUIRE(reader->for_each_row_shared({"id", "note", "x"}, consumers));
+    CHECK(seen == std::vector<uint64_t>{rows, rows});
+    CHECK(lines_ok == std::vector<uint64_t>{rows, rows});
+}
+
+TEST_CASE("CSV shared reading: the earliest error wins") {
+    mlo::test::TempDir dir;
+    std::string text = "a,b\n";
+    for (int i = 0; i < 300000; ++i)
+        text += std::to_string(i) + ",x\n";
+    text += "1,2,3\n"; // line 300002: too many cells
+    for (int i = 0; i < 300000; ++i)
+        text += std::to_string(i) + ",x\n";
+    auto path = write(dir, "bad.csv", text);
+    auto reader = TableReader::open(path);
+    REQUIRE(reader);
+    // The second consumer refuses a row late in the file; the cell-count error comes first.
+    std::vector<mlo::monitor::RowCallback> consumers = {
+        [](const std::vector<Cell>&, uint64_t) -> mlo::Status { return {}; },
+        [](const std::vector<Cell>&, uint64_t line) -> mlo::Status {
+            if (line == 500000)
+                return mlo::fail(mlo::ErrorCode::input, "late");
+            return {};
+        }};
+    auto status = reader->for_each_row_shared({"a"}, consumers);
+    REQUIRE_FALSE(status);
+    CHECK(status.error().message == path.string() + ": line 300002: 3 cells, but the header names 2 columns");
 }

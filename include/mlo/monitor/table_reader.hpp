@@ -43,6 +43,14 @@ class TableReader {
     // "<file>: line N: <what>".
     Status for_each_row(const std::vector<std::string>& wanted, const RowCallback& callback) const;
 
+    // The same rows handed to several consumers at once: callbacks[i] runs on a thread of its own
+    // (CSV; for JSON lines they are called in turn on the calling thread) and sees every row in file
+    // order, so consumers that share out the columns need no locking. The file is read once, by the
+    // calling thread, in blocks cut at record boundaries; a few blocks are in flight at a time, so
+    // memory stays bounded. On malformed input the error with the earliest line is returned.
+    Status for_each_row_shared(const std::vector<std::string>& wanted,
+                               const std::vector<RowCallback>& callbacks) const;
+
   private:
     TableReader(std::filesystem::path path, TableFormat format, std::vector<std::string> columns)
         : m_path(std::move(path)), m_format(format), m_columns(std::move(columns)) {}
