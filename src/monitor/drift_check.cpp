@@ -68,6 +68,9 @@ class Check {
         MLO_TRY(read_labels());
         MLO_TRY(scan_current());
         for (auto& column : m_columns)
+            if (column.current_numeric)
+                column.current_numeric->finish();
+        for (auto& column : m_columns)
             choose_method(column, m_config.binning);
         MLO_TRY(second_pass());
         if (!m_in.labels.empty() && m_labels_seen > 0 && m_current_performance.rows == 0)

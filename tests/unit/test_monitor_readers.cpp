@@ -168,7 +168,7 @@ TEST_CASE("numbers: the fast decimal path agrees with from_chars bit for bit") {
     CHECK_FALSE(parse_number(".", value));
 }
 
-TEST_CASE("CSV shared reading: every consumer sees every row in order, across 4 MiB blocks") {
+TEST_CASE("CSV shared reading: every consumer sees every row in order, across 1 MiB blocks") {
     mlo::test::TempDir dir;
     // ~12 MiB with quoted fields holding commas, escaped quotes and line breaks, so that block
     // cuts must respect quotes.

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -16,16 +17,8 @@ struct NumericReference {
     std::vector<uint64_t> cumulative; // cumulative[i] = values <= distinct[i]
     // Sturges over the reference: the report's and `binning: reference`'s bins.
     std::vector<double> display_edges;
-    // A guide for locating a value among `distinct` in O(1) on average: the range of distinct
-    // values is cut into equal slots, and guide[k] is the first distinct value in slot k.
-    std::vector<uint32_t> guide;
-    double guide_scale = 0;
-
-    // Sorts, then derives the distinct values, cumulative counts, display edges and guide.
+    // Sorts, then derives the distinct values, cumulative counts and display edges.
     void finish();
-    // The index of the first distinct value >= value (distinct.size() when there is none), as
-    // std::lower_bound, found through the guide.
-    size_t lower_bound(double value) const;
 };
 
 // The current sample of a numeric column, accumulated in one pass with memory bounded by the
@@ -46,13 +39,16 @@ class NumericCurrent {
     explicit NumericCurrent(const NumericReference& reference);
     void add(double value); // finite values only
     void add_missing() { ++m_missing; }
+    // Folds what is still buffered into the counts; call after the last add() and before any
+    // query below. Idempotent.
+    void finish();
 
     uint64_t count() const { return m_count; }
     uint64_t missing() const { return m_missing; }
     double min() const { return m_min; }
     double max() const { return m_max; }
     bool has_exact_values() const { return m_exact_kept; }
-    // Sorted current values; only when has_exact_values().
+    // Sorted current values; only when has_exact_values(), after finish().
     const std::vector<double>& sorted_values();
     // Distinct values over reference and current; `exact` false once the new values passed the cap.
     uint64_t unique_count(bool& exact) const;
@@ -74,13 +70,15 @@ class NumericCurrent {
     // Slot i: current values equal to distinct[i], and count and sum of those strictly between
     // distinct[i-1] and distinct[i] (slot 0: below the first; the last slot: above the last). One
     // slot is one cache line's third, so a value touches one line.
+    // 32-bit counts keep a slot at 16 bytes: a column may hold up to 2^32 - 1 current values.
     struct Slot {
-        uint64_t equal = 0, between = 0;
+        uint32_t equal = 0, between = 0;
         double between_sum = 0;
     };
     std::vector<Slot> m_slots;
-    std::vector<double> m_exact;
-    bool m_exact_kept = true, m_exact_sorted = false;
+    void fold_buffer();
+    std::vector<double> m_buffer; // values not yet folded; all of them while m_exact_kept
+    bool m_exact_kept = true, m_finished = false;
     std::unordered_map<double, uint64_t> m_new_values;
     bool m_new_values_overflow = false;
     std::vector<uint64_t> m_display;
@@ -88,9 +86,15 @@ class NumericCurrent {
 
 // A categorical column: counts per value. Current values are capped at k_category_cap distinct
 // values (a column of ids is not a category; the check reports it instead of exhausting memory).
+// Lets a string-keyed map be searched with a string_view, so counting a cell allocates nothing.
+struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
 struct CategoricalCounts {
     static constexpr size_t k_category_cap = 100000;
-    std::unordered_map<std::string, uint64_t> counts;
+    std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> counts;
     uint64_t total = 0, missing = 0;
     bool overflow = false;
 
