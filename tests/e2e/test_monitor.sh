@@ -271,6 +271,25 @@ case_missing_inputs() {
     expect_contains "$ERR" "is tracked but not checked out"
 }
 
+# The HTML report rendered by headless Chromium: the screenshot shows the reference (blue) and
+# current (orange) bars of the histograms, drawn with 55% opacity over white.
+case_html_report_renders_in_chromium() {
+    monitor_project
+    gen_csv cur.csv 2000 3 8 0.2
+    expect_exit 1 mlo monitor check --current cur.csv --html report.html
+    command -v chromium >/dev/null || fail "chromium is not installed (scripts/install-deps.sh installs it)"
+    # --no-sandbox: the tests may run as root; a fresh profile directory keeps runs independent.
+    chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$REPO/.chromium" \
+        --window-size=1000,1800 --screenshot="$REPO/report.png" "file://$REPO/report.html" \
+        >"$REPO/chromium.log" 2>&1 || fail "chromium failed: $(tail -5 "$REPO/chromium.log")"
+    [[ -s report.png ]] || fail "no screenshot"
+    read -r blue orange white < <(python3 "$MLO_SOURCE_DIR/tests/e2e/png_colour_count.py" report.png \
+        132,180,214 255,185,122 255,255,255)
+    ((blue > 2000)) || fail "few reference-bar pixels in the screenshot: $blue"
+    ((orange > 2000)) || fail "few current-bar pixels in the screenshot: $orange"
+    ((white > 100000)) || fail "the page background is missing: $white white pixels"
+}
+
 run_case "no drift: exit 0, Evidently's default tests, gates pass" case_no_drift_passes
 run_case "drift: exit 1, Prometheus and HTML reports" case_drift_fails_the_gate
 run_case "methods, thresholds and the share gate come from mlo.yaml" case_thresholds_and_methods_from_config
@@ -283,4 +302,5 @@ run_case "a labels file that joins nothing" case_labels_that_join_nothing
 run_case "the serve log: current data, --since, health, labels" case_serve_log_is_the_default_current_data
 run_case "a bad monitor section: every problem with its line" case_bad_monitor_section
 run_case "missing files and columns" case_missing_inputs
+run_case "the HTML report renders in headless Chromium" case_html_report_renders_in_chromium
 finish
