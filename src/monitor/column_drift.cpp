@@ -135,7 +135,11 @@ double histogram_score(const std::string& method, const ValueCounts& counts, uin
 
 Histogram report_histogram(ColumnState& column) {
     Histogram histogram;
-    if (column.kind == ColumnKind::numeric) {
+    bool exact = true;
+    unique_count(column, exact);
+    bool few_numbers = column.kind == ColumnKind::numeric && exact &&
+                       column.reference_numeric.distinct.size() <= k_binned_numeric_min_unique;
+    if (column.kind == ColumnKind::numeric && !few_numbers) {
         const auto& edges = column.reference_numeric.display_edges;
         auto reference = count_into(column.reference_numeric.sorted, edges, true);
         const auto& current = column.current_numeric->display_counts();
@@ -154,9 +158,11 @@ Histogram report_histogram(ColumnState& column) {
     std::vector<size_t> order(counts.labels.size());
     for (size_t i = 0; i < order.size(); ++i)
         order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return counts.reference[a] + counts.current[a] > counts.reference[b] + counts.current[b];
-    });
+    // Categories by frequency; a numeric column with few values stays in value order.
+    if (!few_numbers)
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            return counts.reference[a] + counts.current[a] > counts.reference[b] + counts.current[b];
+        });
     uint64_t other_reference = 0, other_current = 0;
     for (size_t k = 0; k < order.size(); ++k) {
         size_t i = order[k];
