@@ -109,12 +109,12 @@ ValueCounts binned_counts(ColumnState& column, Binning binning) {
     if (binning == Binning::reference) {
         const auto& edges = column.reference_numeric.display_edges;
         out.labels = bin_labels(edges, true);
-        out.reference = count_into(column.reference_numeric.sorted, edges, true);
+        out.reference = column.reference_numeric.bin_counts(edges, true);
         out.current = column.current_numeric->display_counts();
         return out;
     }
     out.labels = bin_labels(column.sturges_edges, false);
-    out.reference = count_into(column.reference_numeric.sorted, column.sturges_edges, false);
+    out.reference = column.reference_numeric.bin_counts(column.sturges_edges, false);
     out.current = column.current_numeric->has_exact_values()
                       ? count_into(column.current_numeric->sorted_values(), column.sturges_edges, false)
                       : column.sturges_current;
@@ -141,7 +141,7 @@ Histogram report_histogram(ColumnState& column) {
                        column.reference_numeric.distinct.size() <= k_binned_numeric_min_unique;
     if (column.kind == ColumnKind::numeric && !few_numbers) {
         const auto& edges = column.reference_numeric.display_edges;
-        auto reference = count_into(column.reference_numeric.sorted, edges, true);
+        auto reference = column.reference_numeric.bin_counts(edges, true);
         const auto& current = column.current_numeric->display_counts();
         auto labels = bin_labels(edges, true);
         for (size_t i = 0; i < labels.size(); ++i) {
@@ -186,7 +186,7 @@ Histogram report_histogram(ColumnState& column) {
 } // namespace
 
 uint64_t ColumnState::reference_values() const {
-    return kind == ColumnKind::numeric ? reference_numeric.sorted.size() : reference_categories.total;
+    return kind == ColumnKind::numeric ? reference_numeric.count : reference_categories.total;
 }
 
 uint64_t ColumnState::current_values() const {
@@ -203,10 +203,11 @@ void choose_method(ColumnState& column, Binning binning) {
         binning == Binning::sturges &&
         column.reference_numeric.distinct.size() > k_binned_numeric_min_unique &&
         column.current_values() > 0) {
-        const auto& reference = column.reference_numeric.sorted;
+        const auto& reference = column.reference_numeric.distinct;
         double low = std::min(reference.front(), column.current_numeric->min());
         double high = std::max(reference.back(), column.current_numeric->max());
-        column.sturges_edges = sturges_edges(low, high, reference.size() + column.current_values());
+        column.sturges_edges =
+            sturges_edges(low, high, column.reference_numeric.count + column.current_values());
         column.needs_second_pass = !column.current_numeric->has_exact_values();
         column.sturges_current.assign(column.sturges_edges.size() - 1, 0);
     }
@@ -270,11 +271,10 @@ ColumnReport evaluate_column(ColumnState& column, Binning binning) {
     } else if (method == "wasserstein") {
         double distance = 0, bound = 0;
         if (column.current_numeric->has_exact_values())
-            distance = wasserstein_distance(column.reference_numeric.sorted,
-                                            column.current_numeric->sorted_values());
+            distance = column.current_numeric->exact_wasserstein();
         else
             distance = column.current_numeric->wasserstein(bound);
-        double norm = standard_deviation(column.reference_numeric.sorted);
+        double norm = column.reference_numeric.standard_deviation;
         report.score = normed_wasserstein(distance, norm);
         report.score_error_bound = normed_wasserstein(bound, norm);
         report.drifted = *report.score >= column.threshold;

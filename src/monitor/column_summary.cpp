@@ -55,19 +55,38 @@ void radix_sort(std::vector<double>& values, std::vector<uint64_t>& keys, std::v
 void NumericReference::finish() {
     {
         std::vector<uint64_t> keys, scratch;
-        radix_sort(sorted, keys, scratch);
+        radix_sort(values, keys, scratch);
     }
+    count = values.size();
     distinct.clear();
     cumulative.clear();
-    for (size_t i = 0; i < sorted.size(); ++i) {
-        if (distinct.empty() || sorted[i] != distinct.back()) {
-            distinct.push_back(sorted[i]);
+    double sum = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+        sum += values[i];
+        if (distinct.empty() || values[i] != distinct.back()) {
+            distinct.push_back(values[i]);
             cumulative.push_back(0);
         }
-        cumulative.back() = i + 1;
+        cumulative.back() = static_cast<uint32_t>(i + 1);
     }
-    display_edges = sorted.empty() ? std::vector<double>{-0.5, 0.5}
-                                   : sturges_edges(sorted.front(), sorted.back(), sorted.size());
+    double mean = count == 0 ? 0 : sum / static_cast<double>(count), squares = 0;
+    for (double v : values)
+        squares += (v - mean) * (v - mean);
+    standard_deviation = count == 0 ? 0 : std::sqrt(squares / static_cast<double>(count));
+    display_edges = values.empty() ? std::vector<double>{-0.5, 0.5}
+                                   : sturges_edges(values.front(), values.back(), values.size());
+    std::vector<double>().swap(values);
+}
+
+std::vector<uint64_t> NumericReference::bin_counts(const std::vector<double>& edges,
+                                                   bool overflow_bins) const {
+    std::vector<uint64_t> counts(edges.size() + 1, 0); // [under, bins..., over]
+    for (size_t i = 0; i < distinct.size(); ++i)
+        counts[static_cast<size_t>(histogram_bin(edges, distinct[i]) + 1)] +=
+            cumulative[i] - (i == 0 ? 0 : cumulative[i - 1]);
+    if (!overflow_bins)
+        return std::vector<uint64_t>(counts.begin() + 1, counts.end() - 1);
+    return counts;
 }
 
 NumericCurrent::NumericCurrent(const NumericReference& reference)
@@ -176,7 +195,7 @@ uint64_t NumericCurrent::ks_h() const {
     // only rises, so |F_ref - F_cur| is largest at an end of the interval: just before the next
     // reference value (everything below it counted) or at a reference value. Compare
     // m * ref_count with n * cur_count in integers; h = max difference / gcd(n, m).
-    uint64_t n = m_reference.sorted.size(), m = m_count;
+    uint64_t n = m_reference.count, m = m_count;
     if (n == 0 || m == 0)
         return 0;
     uint64_t best = 0, current_below = 0, reference_le = 0;
@@ -205,7 +224,7 @@ double NumericCurrent::wasserstein(double& error_bound) const {
     // `error_bound`.
     error_bound = 0;
     const auto& distinct = m_reference.distinct;
-    double n = static_cast<double>(m_reference.sorted.size()), m = static_cast<double>(m_count);
+    double n = static_cast<double>(m_reference.count), m = static_cast<double>(m_count);
     if (distinct.empty() || m_count == 0)
         return 0;
     double total = 0;
@@ -227,6 +246,31 @@ double NumericCurrent::wasserstein(double& error_bound) const {
     // Above the last reference value F_ref = 1: the integral of 1 - F_cur is sum (y - last) / m.
     size_t last = distinct.size();
     total += (m_slots[last].between_sum - static_cast<double>(m_slots[last].between) * distinct.back()) / m;
+    return total;
+}
+
+double NumericCurrent::exact_wasserstein() const {
+    // scipy's integral of |F_ref - F_cur| over the merged values; the reference side is its
+    // distinct values with their cumulative counts.
+    const auto& distinct = m_reference.distinct;
+    const auto& current = m_buffer;
+    if (distinct.empty() || current.empty())
+        return 0;
+    double n = static_cast<double>(m_reference.count), m = static_cast<double>(current.size());
+    size_t i = 0, j = 0;
+    double total = 0, previous = std::min(distinct.front(), current.front());
+    uint64_t reference_le = 0;
+    while (i < distinct.size() || j < current.size()) {
+        double x = j == current.size() || (i < distinct.size() && distinct[i] <= current[j]) ? distinct[i]
+                                                                                             : current[j];
+        total +=
+            std::fabs(static_cast<double>(reference_le) / n - static_cast<double>(j) / m) * (x - previous);
+        previous = x;
+        while (i < distinct.size() && distinct[i] <= x)
+            reference_le = m_reference.cumulative[i++];
+        while (j < current.size() && current[j] <= x)
+            ++j;
+    }
     return total;
 }
 

@@ -151,7 +151,7 @@ class Check {
                     continue;
                 }
                 if (std::isfinite(value))
-                    column.reference_numeric.sorted.push_back(value);
+                    column.reference_numeric.values.push_back(value);
                 else
                     column.reference_numeric.missing++;
             }

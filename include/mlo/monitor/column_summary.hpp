@@ -11,14 +11,20 @@ namespace mlo::monitor {
 // The reference sample of a numeric column, held whole (references are training or validation
 // sets: 10^5 rows are 800 KB a column), sorted, with its distinct values and cumulative counts.
 struct NumericReference {
-    std::vector<double> sorted; // finite values only
-    uint64_t missing = 0;       // empty cells, NaN, infinities
+    std::vector<double> values;    // finite values as read; freed by finish()
+    uint64_t missing = 0;          // empty cells, NaN, infinities
+    uint64_t count = 0;            // finite values
+    double standard_deviation = 0; // population (ddof 0), as numpy's std
     std::vector<double> distinct;
-    std::vector<uint64_t> cumulative; // cumulative[i] = values <= distinct[i]
+    std::vector<uint32_t> cumulative; // cumulative[i] = values <= distinct[i]
     // Sturges over the reference: the report's and `binning: reference`'s bins.
     std::vector<double> display_edges;
-    // Sorts, then derives the distinct values, cumulative counts and display edges.
+    // Sorts the values, derives the distinct values, cumulative counts, standard deviation and
+    // display edges, and frees the values: the distinct values and their counts say everything.
     void finish();
+    // How many values fall in each bin of `edges` (numpy's bins), with an underflow and an
+    // overflow bin first and last when `overflow_bins`.
+    std::vector<uint64_t> bin_counts(const std::vector<double>& edges, bool overflow_bins) const;
 };
 
 // The current sample of a numeric column, accumulated in one pass with memory bounded by the
@@ -60,6 +66,8 @@ class NumericCurrent {
     uint64_t ks_h() const;
     // Wasserstein distance from the interval counts, and the bound on its error.
     double wasserstein(double& error_bound) const;
+    // The exact Wasserstein distance from the kept values; only when has_exact_values().
+    double exact_wasserstein() const;
     // Counts over the display edges: [underflow, bins..., overflow].
     const std::vector<uint64_t>& display_counts() const { return m_display; }
 
