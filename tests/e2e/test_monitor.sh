@@ -108,6 +108,63 @@ case_thresholds_and_methods_from_config() {
     expect_json "$OUT" columns.0.drifted false
 }
 
+# PSI on a numeric column with many values bins it: Sturges bins over both samples (a second read
+# when the current sample is too large to keep, above 131,072 values), or the reference's own bins
+# with `binning: reference`. Both must see drift in shifted data and none in unshifted data.
+case_histogram_binning() {
+    monitor_project
+    sed -i 's/age: numeric,/age: {type: numeric, method: psi},/' mlo.yaml
+    gen_csv same.csv 150000 4 0 0.5
+    gen_csv shifted.csv 150000 5 8 0.5
+    for binning in sturges reference; do
+        sed -i "/^  binning:/d" mlo.yaml
+        echo "  binning: $binning" >>mlo.yaml
+        expect_exit 0 mlo --json monitor check --current same.csv
+        expect_json "$OUT" columns.0.method psi
+        expect_json "$OUT" columns.0.drifted false
+        expect_json "$OUT" columns.0.n_cur 150000
+        cp "$OUT" "same-$binning.json"
+        expect_exit 0 mlo --json monitor check --current shifted.csv # one feature of three: no dataset drift
+        expect_json "$OUT" columns.0.drifted true
+        cp "$OUT" "shifted-$binning.json"
+    done
+    # The Sturges scores (read twice from the file) equal Evidently's computation with numpy.
+    for data in same shifted; do
+        expected=$(/usr/bin/python3 - "$data.csv" <<'PY'
+import sys
+import numpy as np
+ref = np.loadtxt("ref.csv", delimiter=",", skiprows=1, usecols=0)
+cur = np.loadtxt(sys.argv[1], delimiter=",", skiprows=1, usecols=0)
+bins = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
+r = np.histogram(ref, bins)[0] / len(ref)
+c = np.histogram(cur, bins)[0] / len(cur)
+for p in (r, c):
+    small = p[p != 0].min()
+    np.place(p, p == 0, small / 10**6 if small <= 0.0001 else 0.0001)
+print("%.9f" % np.sum((r - c) * np.log(r / c)))
+PY
+        )
+        got=$(json_get "$data-sturges.json" columns.0.score)
+        expect_eq "$(printf '%.9f' "$got")" "$expected" "PSI of $data.csv"
+    done
+}
+
+# max_relative_drop compares with the same metric on the reference (which has target and
+# prediction): predictions that agree less often than in the reference fail the gate.
+case_relative_performance_gate() {
+    monitor_project
+    sed -i 's/performance: .*/performance: {accuracy: {max_relative_drop: 0.05}}/' mlo.yaml
+    gen_csv cur.csv 2000 2 0 0.5
+    expect_exit 0 mlo --json monitor check --current cur.csv
+    expect_json "$OUT" performance.metrics.0.value 0.75
+    expect_json "$OUT" performance.metrics.0.reference_value 0.75
+    # Flip every 5th prediction: accuracy falls well over 5% below the reference's.
+    awk -F, -v OFS=, 'NR > 1 && NR % 5 == 0 { $6 = 1 - $6 } { print }' cur.csv >worse.csv
+    expect_exit 1 mlo --json monitor check --current worse.csv
+    expect_json "$OUT" performance.metrics.0.status FAIL
+    expect_contains "$OUT" "worse than the reference"
+}
+
 case_malformed_csv_names_the_line() {
     monitor_project
     gen_csv cur.csv 5 2 0 0.5
@@ -293,6 +350,8 @@ case_html_report_renders_in_chromium() {
 run_case "no drift: exit 0, Evidently's default tests, gates pass" case_no_drift_passes
 run_case "drift: exit 1, Prometheus and HTML reports" case_drift_fails_the_gate
 run_case "methods, thresholds and the share gate come from mlo.yaml" case_thresholds_and_methods_from_config
+run_case "histogram binning: Sturges over both samples, or the reference's bins" case_histogram_binning
+run_case "a gate relative to the reference's performance" case_relative_performance_gate
 run_case "malformed CSV: errors name file and line" case_malformed_csv_names_the_line
 run_case "malformed JSON lines: errors name file and line" case_malformed_json_lines_names_the_line
 run_case "JSON lines give the same scores as CSV" case_json_lines_current_data
