@@ -19,6 +19,8 @@ std::string score_text(const monitor::ColumnReport& column) {
 }
 
 void print_summary(const Output& out, const CheckReport& report) {
+    for (const auto& warning : report.warnings)
+        out.warning(warning);
     out.line(fmt::format("reference: {} ({} rows)", report.reference, report.reference_rows));
     out.line(fmt::format("current:   {} ({} rows)", report.current, report.current_rows));
     out.line("");

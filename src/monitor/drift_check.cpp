@@ -80,6 +80,18 @@ class Check {
                         "the labels file needs a `request_id` column holding the ids the server logged "
                         "(a batch's rows are ID#0, ID#1, ...)");
         evaluate();
+        m_report.warnings.insert(m_report.warnings.begin(), m_in.warnings.begin(), m_in.warnings.end());
+        if (!m_in.labels.empty() && m_current_performance.rows < m_report.current_rows)
+            m_report.warnings.push_back(
+                fmt::format("labels matched {} of the {} current rows; the others are left out "
+                            "of the performance metrics",
+                            m_current_performance.rows, m_report.current_rows));
+        for (const auto& column : m_report.columns)
+            if (!column.n_unique_exact)
+                m_report.warnings.push_back(
+                    fmt::format("'{}': more than {} values absent from the reference; n_unique "
+                                "is a lower bound",
+                                column.name, NumericCurrent::k_new_value_cap));
         return std::move(m_report);
     }
 

@@ -104,6 +104,9 @@ Result<CheckReport> check(const core::Project& project, const CheckRequest& requ
         auto contents = serve::read_request_log(log);
         if (!contents)
             return fail(std::move(contents).error().context("reading the serve log"));
+        if (contents->bad_lines > 0)
+            inputs.warnings.push_back(std::to_string(contents->bad_lines) +
+                                      " lines of the serve log are not valid records and were skipped");
         std::vector<serve::RequestRecord> records;
         for (auto& record : contents->records)
             if (record.time_ns >= since_ns)

@@ -40,7 +40,7 @@ struct NumericReference {
 class NumericCurrent {
   public:
     static constexpr size_t k_exact_values = 1 << 17;
-    static constexpr size_t k_new_value_cap = 10000;
+    static constexpr size_t k_new_value_cap = 4096;
 
     explicit NumericCurrent(const NumericReference& reference);
     void add(double value); // finite values only

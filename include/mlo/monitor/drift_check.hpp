@@ -14,6 +14,7 @@ struct CheckInputs {
     std::unique_ptr<RowSource> current;
     std::filesystem::path labels; // empty: labels come from the current data's target column
     std::vector<serve::RequestRecord> health_records; // for the health section (serve logs only)
+    std::vector<std::string> warnings;                // found while gathering the inputs; reported
 };
 
 // Runs `mlo monitor check`: reads the reference whole, streams the current data once (twice only
