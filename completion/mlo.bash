@@ -6,7 +6,7 @@
 # Keep the tables below in step with src/cli/command_table.cpp and each command's cmd_*.cpp;
 # tests/e2e/test_help_and_man.sh checks that every flag `mlo CMD --help` shows is offered here.
 
-_mlo_commands="init track status checkout diff gc fsck train runs register serve deploy keys audit help"
+_mlo_commands="init track status checkout diff gc fsck train runs register serve deploy monitor keys audit help"
 
 # The subcommands of the commands that have them (src/cli/cmd_runs.cpp, cmd_register.cpp,
 # cmd_keys.cpp, cmd_audit.cpp, cmd_deploy.cpp); nothing for the others.
@@ -17,6 +17,7 @@ _mlo_subcommands() {
     deploy) echo "status logs stop history rollback" ;;
     keys) echo "generate list" ;;
     audit) echo "log verify" ;;
+    monitor) echo "check" ;;
     esac
 }
 
@@ -53,6 +54,8 @@ _mlo_command_flags() {
     "deploy status") echo "-t --target" ;;
     "deploy logs") echo "-t --target -n --lines" ;;
     "deploy stop" | "deploy history" | "deploy rollback") echo "-t --target" ;;
+    monitor) echo "" ;;
+    "monitor check") echo "--model --current --since --labels --reference --html --prom" ;;
     keys) echo "" ;;
     "keys generate") echo "--name" ;;
     "keys list") echo "" ;;
@@ -72,6 +75,7 @@ _mlo_command_args() {
     help) echo "commands" ;;
     train) echo "stages" ;;
     runs | keys | audit) echo "subcommands" ;;
+    monitor) echo "subcommands" ;;
     "runs show") echo "runs1" ;;
     "runs compare") echo "runs" ;;
     "runs diff") echo "runs2" ;;
@@ -95,6 +99,7 @@ _mlo_takes_value() {
     --filter | --sort | --limit | --columns | --html) return 0 ;;
     --from | --bump | --description | --key | --to | --signature | --markdown | -o | --output) return 0 ;;
     --name) return 0 ;;
+    --model | --current | --since | --labels | --reference | --prom) return 0 ;;
     --host | -p | --port | --workers | --token-file | --token-env | --tls-cert | --tls-key | --ready-file) return 0 ;;
     -t | --target | --strategy | --steps | --interval | --max-error-rate | --max-p99-ms | --ready-timeout | -n | --lines) return 0 ;;
     --version) [[ ${2-} == register ]] ;;

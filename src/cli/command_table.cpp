@@ -15,6 +15,7 @@ std::unique_ptr<Command> make_register_command();
 std::unique_ptr<Command> make_keys_command();
 std::unique_ptr<Command> make_serve_command();
 std::unique_ptr<Command> make_deploy_command();
+std::unique_ptr<Command> make_monitor_command();
 std::unique_ptr<Command> make_audit_command();
 std::unique_ptr<Command> make_help_command();
 
@@ -40,6 +41,8 @@ const std::vector<CommandSpec>& command_table() {
          Needs::project, make_serve_command},
         {"deploy", "Put a registered version behind a target: blue/green, canary, rollback", Needs::project,
          make_deploy_command},
+        {"monitor", "Check drift, performance and health of a model's data; gates for CI", Needs::project,
+         make_monitor_command},
         {"keys", "Create and list Ed25519 signing keys", Needs::nothing, make_keys_command},
         {"audit", "Show and verify the tamper-evident record of registry events", Needs::project,
          make_audit_command},

@@ -1,0 +1,113 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace mlo::monitor {
+
+// The reference sample of a numeric column, held whole (references are training or validation
+// sets: 10^5 rows are 800 KB a column), sorted, with its distinct values and cumulative counts.
+struct NumericReference {
+    std::vector<double> values;    // finite values as read; freed by finish()
+    uint64_t missing = 0;          // empty cells, NaN, infinities
+    uint64_t count = 0;            // finite values
+    double standard_deviation = 0; // population (ddof 0), as numpy's std
+    std::vector<double> distinct;
+    std::vector<uint32_t> cumulative; // cumulative[i] = values <= distinct[i]
+    // Sturges over the reference: the report's and `binning: reference`'s bins.
+    std::vector<double> display_edges;
+    // Sorts the values, derives the distinct values, cumulative counts, standard deviation and
+    // display edges, and frees the values: the distinct values and their counts say everything.
+    void finish();
+    // How many values fall in each bin of `edges` (numpy's bins), with an underflow and an
+    // overflow bin first and last when `overflow_bins`.
+    std::vector<uint64_t> bin_counts(const std::vector<double>& edges, bool overflow_bins) const;
+};
+
+// The current sample of a numeric column, accumulated in one pass with memory bounded by the
+// reference's distinct values (see ARCHITECTURE.md, "Monitoring"):
+// - counts of current values equal to each distinct reference value, and count and sum of those
+//   strictly between two neighbours (or below the first, above the last): the KS statistic is
+//   exact from these, and the Wasserstein distance exact except inside intervals where the two
+//   CDFs cross, whose possible error is bounded and reported;
+// - the values themselves while there are at most k_exact_values of them (then freed), so small
+//   batches get every statistic exactly and histograms over any edges;
+// - counts of values the reference lacks, per value, up to k_new_value_cap distinct ones;
+// - counts over the reference's display edges plus an underflow and an overflow bin.
+class NumericCurrent {
+  public:
+    static constexpr size_t k_exact_values = 1 << 17;
+    static constexpr size_t k_new_value_cap = 4096;
+
+    explicit NumericCurrent(const NumericReference& reference);
+    void add(double value); // finite values only
+    void add_missing() { ++m_missing; }
+    // Folds what is still buffered into the counts; call after the last add() and before any
+    // query below. Idempotent.
+    void finish();
+
+    uint64_t count() const { return m_count; }
+    uint64_t missing() const { return m_missing; }
+    double min() const { return m_min; }
+    double max() const { return m_max; }
+    bool has_exact_values() const { return m_exact_kept; }
+    // Sorted current values; only when has_exact_values(), after finish().
+    const std::vector<double>& sorted_values();
+    // Distinct values over reference and current; `exact` false once the new values passed the cap.
+    uint64_t unique_count(bool& exact) const;
+    // Counts per value over the union of reference and current distinct values (ascending), for
+    // columns with few distinct values; only meaningful when unique_count was exact.
+    void value_counts(std::vector<double>& values, std::vector<uint64_t>& reference_counts,
+                      std::vector<uint64_t>& current_counts) const;
+    // KS statistic's h (see ks_test.hpp) from the interval counts.
+    uint64_t ks_h() const;
+    // Wasserstein distance from the interval counts, and the bound on its error.
+    double wasserstein(double& error_bound) const;
+    // The exact Wasserstein distance from the kept values; only when has_exact_values().
+    double exact_wasserstein() const;
+    // Counts over the display edges: [underflow, bins..., overflow].
+    const std::vector<uint64_t>& display_counts() const { return m_display; }
+
+  private:
+    const NumericReference& m_reference;
+    uint64_t m_count = 0, m_missing = 0;
+    double m_min = 0, m_max = 0;
+    // Slot i: current values equal to distinct[i], and count and sum of those strictly between
+    // distinct[i-1] and distinct[i] (slot 0: below the first; the last slot: above the last). One
+    // slot is one cache line's third, so a value touches one line.
+    // 32-bit counts keep a slot at 16 bytes: a column may hold up to 2^32 - 1 current values.
+    struct Slot {
+        uint32_t equal = 0, between = 0;
+        double between_sum = 0;
+    };
+    std::vector<Slot> m_slots;
+    void fold_buffer();
+    std::vector<double> m_buffer; // values not yet folded; all of them while m_exact_kept
+    bool m_exact_kept = true, m_finished = false;
+    std::unordered_map<double, uint64_t> m_new_values;
+    bool m_new_values_overflow = false;
+    std::vector<uint64_t> m_display;
+};
+
+// A categorical column: counts per value. Current values are capped at k_category_cap distinct
+// values (a column of ids is not a category; the check reports it instead of exhausting memory).
+// Lets a string-keyed map be searched with a string_view, so counting a cell allocates nothing.
+struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
+struct CategoricalCounts {
+    static constexpr size_t k_category_cap = 100000;
+    std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> counts;
+    uint64_t total = 0, missing = 0;
+    bool overflow = false;
+
+    void add(std::string_view value);
+    void add_missing() { ++missing; }
+};
+
+} // namespace mlo::monitor

@@ -1,0 +1,291 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mlo/monitor/column_summary.hpp>
+#include <mlo/monitor/drift_stats.hpp>
+#include <numeric>
+#include <set>
+
+namespace mlo::monitor {
+
+namespace {
+
+// Sorts finite doubles ascending by LSD radix sort over their bits, 11 bits a pass: about six times
+// faster than std::sort for a buffer of 2^17 values, which is what the streaming check does most.
+// A double's bits order like the number once negative values have every bit flipped and
+// non-negative ones the sign bit set. Passes whose digit is the same for every value (the sign and
+// exponent of most data) are skipped.
+void radix_sort(std::vector<double>& values, std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch) {
+    size_t n = values.size();
+    keys.resize(n);
+    scratch.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t bits = 0;
+        std::memcpy(&bits, &values[i], sizeof bits);
+        keys[i] = (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+    }
+    constexpr int k_bits = 11;
+    constexpr size_t k_buckets = size_t{1} << k_bits;
+    std::vector<size_t> counts(k_buckets);
+    for (int shift = 0; shift < 64; shift += k_bits) {
+        std::fill(counts.begin(), counts.end(), 0);
+        for (uint64_t key : keys)
+            ++counts[(key >> shift) & (k_buckets - 1)];
+        if (counts[(keys[0] >> shift) & (k_buckets - 1)] == n)
+            continue; // every value has this digit
+        size_t total = 0;
+        for (auto& count : counts) {
+            size_t c = count;
+            count = total;
+            total += c;
+        }
+        for (uint64_t key : keys)
+            scratch[counts[(key >> shift) & (k_buckets - 1)]++] = key;
+        keys.swap(scratch);
+    }
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t bits = (keys[i] >> 63) != 0 ? keys[i] & ~(uint64_t{1} << 63) : ~keys[i];
+        std::memcpy(&values[i], &bits, sizeof bits);
+    }
+}
+
+} // namespace
+
+void NumericReference::finish() {
+    {
+        std::vector<uint64_t> keys, scratch;
+        radix_sort(values, keys, scratch);
+    }
+    count = values.size();
+    distinct.clear();
+    cumulative.clear();
+    double sum = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+        sum += values[i];
+        if (distinct.empty() || values[i] != distinct.back()) {
+            distinct.push_back(values[i]);
+            cumulative.push_back(0);
+        }
+        cumulative.back() = static_cast<uint32_t>(i + 1);
+    }
+    double mean = count == 0 ? 0 : sum / static_cast<double>(count), squares = 0;
+    for (double v : values)
+        squares += (v - mean) * (v - mean);
+    standard_deviation = count == 0 ? 0 : std::sqrt(squares / static_cast<double>(count));
+    display_edges = values.empty() ? std::vector<double>{-0.5, 0.5}
+                                   : sturges_edges(values.front(), values.back(), values.size());
+    std::vector<double>().swap(values);
+}
+
+std::vector<uint64_t> NumericReference::bin_counts(const std::vector<double>& edges,
+                                                   bool overflow_bins) const {
+    std::vector<uint64_t> counts(edges.size() + 1, 0); // [under, bins..., over]
+    for (size_t i = 0; i < distinct.size(); ++i)
+        counts[static_cast<size_t>(histogram_bin(edges, distinct[i]) + 1)] +=
+            cumulative[i] - (i == 0 ? 0 : cumulative[i - 1]);
+    if (!overflow_bins)
+        return std::vector<uint64_t>(counts.begin() + 1, counts.end() - 1);
+    return counts;
+}
+
+NumericCurrent::NumericCurrent(const NumericReference& reference)
+    : m_reference(reference), m_slots(reference.distinct.size() + 1),
+      m_display(reference.display_edges.size() + 1, 0) {}
+
+void NumericCurrent::add(double value) {
+    if (m_count == 0) {
+        m_min = m_max = value;
+    } else {
+        m_min = std::min(m_min, value);
+        m_max = std::max(m_max, value);
+    }
+    ++m_count;
+    // Values are buffered and folded into the counts a sorted buffer at a time: locating values one
+    // by one among 10^5 reference values is a cache miss or three each (~500 ns), while a sorted
+    // buffer merges with the sorted reference in one sequential walk.
+    if (m_buffer.size() == k_exact_values) {
+        fold_buffer();
+        m_buffer.clear();
+        m_exact_kept = false;
+    }
+    m_buffer.push_back(value);
+}
+
+void NumericCurrent::finish() {
+    if (m_finished)
+        return;
+    fold_buffer();
+    m_finished = true;
+    if (!m_exact_kept)
+        std::vector<double>().swap(m_buffer);
+}
+
+void NumericCurrent::fold_buffer() {
+    if (m_buffer.empty())
+        return;
+    {
+        std::vector<uint64_t> keys, scratch;
+        radix_sort(m_buffer, keys, scratch);
+    }
+    const auto& distinct = m_reference.distinct;
+    // Display bins as numpy's histogram gives them ([e_i, e_i+1), the last closed) plus an
+    // underflow and an overflow bin: the buffer is sorted, so the bin only moves up, past
+    // thresholds[bin] = the least value of the next bin.
+    const auto& edges = m_reference.display_edges;
+    std::vector<double> thresholds(edges.begin(), edges.end() - 1);
+    thresholds.push_back(std::nextafter(edges.back(), std::numeric_limits<double>::infinity()));
+    size_t d = 0, bin = 0;
+    for (double value : m_buffer) {
+        while (d < distinct.size() && distinct[d] < value)
+            ++d;
+        if (d < distinct.size() && distinct[d] == value) {
+            ++m_slots[d].equal;
+        } else {
+            ++m_slots[d].between;
+            m_slots[d].between_sum += value;
+            if (!m_new_values_overflow) {
+                auto found = m_new_values.find(value);
+                if (found != m_new_values.end())
+                    ++found->second;
+                else if (m_new_values.size() < k_new_value_cap)
+                    m_new_values.emplace(value, 1);
+                else
+                    m_new_values_overflow = true;
+            }
+        }
+        while (bin < thresholds.size() && value >= thresholds[bin])
+            ++bin;
+        ++m_display[bin];
+    }
+}
+
+const std::vector<double>& NumericCurrent::sorted_values() {
+    return m_buffer; // sorted by finish()
+}
+
+uint64_t NumericCurrent::unique_count(bool& exact) const {
+    exact = !m_new_values_overflow;
+    return m_reference.distinct.size() + m_new_values.size();
+}
+
+void NumericCurrent::value_counts(std::vector<double>& values, std::vector<uint64_t>& reference_counts,
+                                  std::vector<uint64_t>& current_counts) const {
+    std::set<double> keys(m_reference.distinct.begin(), m_reference.distinct.end());
+    for (const auto& [value, count] : m_new_values)
+        keys.insert(value);
+    values.assign(keys.begin(), keys.end());
+    reference_counts.assign(values.size(), 0);
+    current_counts.assign(values.size(), 0);
+    for (size_t i = 0; i < values.size(); ++i) {
+        const auto& distinct = m_reference.distinct;
+        auto it = std::lower_bound(distinct.begin(), distinct.end(), values[i]);
+        if (it != distinct.end() && *it == values[i]) {
+            auto d = static_cast<size_t>(it - distinct.begin());
+            reference_counts[i] = m_reference.cumulative[d] - (d == 0 ? 0 : m_reference.cumulative[d - 1]);
+            current_counts[i] = m_slots[d].equal;
+        } else {
+            current_counts[i] = m_new_values.at(values[i]);
+        }
+    }
+}
+
+uint64_t NumericCurrent::ks_h() const {
+    // Between consecutive distinct reference values the reference CDF is flat and the current CDF
+    // only rises, so |F_ref - F_cur| is largest at an end of the interval: just before the next
+    // reference value (everything below it counted) or at a reference value. Compare
+    // m * ref_count with n * cur_count in integers; h = max difference / gcd(n, m).
+    uint64_t n = m_reference.count, m = m_count;
+    if (n == 0 || m == 0)
+        return 0;
+    uint64_t best = 0, current_below = 0, reference_le = 0;
+    auto consider = [&](uint64_t ref, uint64_t cur) {
+        uint64_t left = ref * m, right = cur * n;
+        best = std::max(best, left > right ? left - right : right - left);
+    };
+    for (size_t i = 0; i + 1 < m_slots.size(); ++i) {
+        current_below += m_slots[i].between;
+        consider(reference_le, current_below); // just before distinct[i]
+        current_below += m_slots[i].equal;
+        reference_le = m_reference.cumulative[i];
+        consider(reference_le, current_below); // at distinct[i]
+    }
+    uint64_t g = std::gcd(n, m);
+    return best / g;
+}
+
+double NumericCurrent::wasserstein(double& error_bound) const {
+    // The integral of |F_ref - F_cur|, interval by interval. Inside (a, b) between reference values
+    // F_ref = c is constant, and the integral of F_cur there is exact from the count and sum of the
+    // current values inside: (L (b - a) + sum over y of (b - y)) / m, with L the current values up
+    // to a. When F_cur stays on one side of c the absolute value of the signed integral is exact;
+    // when it crosses c inside, the signed integral is a lower bound and the error is at most the
+    // interval's width times the share of current values inside it, which is summed into
+    // `error_bound`.
+    error_bound = 0;
+    const auto& distinct = m_reference.distinct;
+    double n = static_cast<double>(m_reference.count), m = static_cast<double>(m_count);
+    if (distinct.empty() || m_count == 0)
+        return 0;
+    double total = 0;
+    // Below the first reference value F_ref = 0: the integral of F_cur is sum (a - y) / m.
+    total += (static_cast<double>(m_slots[0].between) * distinct[0] - m_slots[0].between_sum) / m;
+    double current_le = static_cast<double>(m_slots[0].between + m_slots[0].equal);
+    for (size_t i = 1; i < distinct.size(); ++i) {
+        double a = distinct[i - 1], b = distinct[i], width = b - a;
+        double c = static_cast<double>(m_reference.cumulative[i - 1]) / n;
+        double inside = static_cast<double>(m_slots[i].between);
+        double start = current_le / m, end = (current_le + inside) / m;
+        double integral_fcur = (current_le * width + inside * b - m_slots[i].between_sum) / m;
+        double signed_area = integral_fcur - c * width;
+        total += std::fabs(signed_area);
+        if (start < c && end > c)
+            error_bound += width * (end - start);
+        current_le += inside + static_cast<double>(m_slots[i].equal);
+    }
+    // Above the last reference value F_ref = 1: the integral of 1 - F_cur is sum (y - last) / m.
+    size_t last = distinct.size();
+    total += (m_slots[last].between_sum - static_cast<double>(m_slots[last].between) * distinct.back()) / m;
+    return total;
+}
+
+double NumericCurrent::exact_wasserstein() const {
+    // scipy's integral of |F_ref - F_cur| over the merged values; the reference side is its
+    // distinct values with their cumulative counts.
+    const auto& distinct = m_reference.distinct;
+    const auto& current = m_buffer;
+    if (distinct.empty() || current.empty())
+        return 0;
+    double n = static_cast<double>(m_reference.count), m = static_cast<double>(current.size());
+    size_t i = 0, j = 0;
+    double total = 0, previous = std::min(distinct.front(), current.front());
+    uint64_t reference_le = 0;
+    while (i < distinct.size() || j < current.size()) {
+        double x = j == current.size() || (i < distinct.size() && distinct[i] <= current[j]) ? distinct[i]
+                                                                                             : current[j];
+        total +=
+            std::fabs(static_cast<double>(reference_le) / n - static_cast<double>(j) / m) * (x - previous);
+        previous = x;
+        while (i < distinct.size() && distinct[i] <= x)
+            reference_le = m_reference.cumulative[i++];
+        while (j < current.size() && current[j] <= x)
+            ++j;
+    }
+    return total;
+}
+
+void CategoricalCounts::add(std::string_view value) {
+    ++total;
+    auto it = counts.find(value);
+    if (it != counts.end()) {
+        ++it->second;
+        return;
+    }
+    if (counts.size() >= k_category_cap) {
+        overflow = true;
+        return;
+    }
+    counts.emplace(std::string(value), 1);
+}
+
+} // namespace mlo::monitor

@@ -1,0 +1,593 @@
+// Streaming CSV and JSON-lines readers.
+//
+// The CSV reader keeps one buffer: it reads 1 MiB chunks after the unparsed tail of the previous
+// one and cuts complete records out of it with a small state machine (outside a field, in an
+// unquoted field, in a quoted field, just after a quote). A record that is still open at the end
+// of the buffer stays for the next chunk, so a quoted field may span chunks and lines. Unquoted
+// cells are views into the buffer; quoted cells with "" escapes are unescaped into per-row scratch
+// strings. Memory is the chunk plus the longest record.
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <memory>
+#include <mlo/monitor/table_reader.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+namespace mlo::monitor {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t k_chunk_bytes = 1 << 20;
+
+Error input_error(const fs::path& path, uint64_t line, const std::string& what) {
+    return Error{ErrorCode::input, path.string() + ": line " + std::to_string(line) + ": " + what, {}};
+}
+
+// One CSV record split into cells; `quoted` tells "" (empty string) from an empty cell (missing).
+struct CsvRecord {
+    std::vector<std::string_view> cells;
+    std::vector<bool> quoted;
+    std::vector<std::string> scratch; // unescaped text of quoted cells that held ""
+    size_t scratch_used = 0;
+    uint64_t line = 0;
+};
+
+bool is_special(char c) {
+    return c == ',' || c == '\n' || c == '\r' || c == '"';
+}
+
+// Parses the record starting at `data[pos]`. Returns the position after its line end, or npos when
+// the record is not complete in `data` (and `at_end` is false). Sets `error` for malformed input.
+size_t parse_record(std::string_view data, size_t pos, bool at_end, CsvRecord& record, uint64_t& line,
+                    std::string& error) {
+    record.cells.clear();
+    record.quoted.clear();
+    record.scratch_used = 0;
+    record.line = line;
+    uint64_t lines_inside = 0;
+    size_t i = pos;
+    while (true) {
+        // At the start of a field.
+        if (i < data.size() && data[i] == '"') {
+            size_t start = ++i;
+            bool has_escape = false;
+            while (true) {
+                size_t quote = data.find('"', i);
+                if (quote == std::string_view::npos) {
+                    if (!at_end)
+                        return std::string_view::npos;
+                    error = "a quoted field is never closed";
+                    return std::string_view::npos;
+                }
+                if (quote + 1 < data.size() && data[quote + 1] == '"') {
+                    has_escape = true;
+                    i = quote + 2;
+                    continue;
+                }
+                if (quote + 1 == data.size() && !at_end)
+                    return std::string_view::npos; // cannot tell "" from a closing quote yet
+                for (size_t k = start; k < quote; ++k)
+                    lines_inside += data[k] == '\n' ? 1 : 0;
+                std::string_view text = data.substr(start, quote - start);
+                if (has_escape) {
+                    if (record.scratch_used == record.scratch.size())
+                        record.scratch.emplace_back();
+                    std::string& out = record.scratch[record.scratch_used++];
+                    out.clear();
+                    for (size_t k = 0; k < text.size(); ++k) {
+                        out.push_back(text[k]);
+                        if (text[k] == '"')
+                            ++k;
+                    }
+                    text = out;
+                }
+                record.cells.push_back(text);
+                record.quoted.push_back(true);
+                i = quote + 1;
+                break;
+            }
+            if (i < data.size() && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
+                error =
+                    "unexpected text after a closing quote (a quote inside a quoted field is written \"\")";
+                return std::string_view::npos;
+            }
+        } else {
+            // A plain loop: string_view::find_first_of calls memchr once per character.
+            size_t end = i;
+            while (end < data.size() && !is_special(data[end]))
+                ++end;
+            if (end == data.size())
+                end = std::string_view::npos;
+            if (end == std::string_view::npos) {
+                if (!at_end)
+                    return std::string_view::npos;
+                end = data.size();
+            }
+            if (end < data.size() && data[end] == '"') {
+                error =
+                    "a quote inside an unquoted field (quote the whole field and write the quote as \"\")";
+                return std::string_view::npos;
+            }
+            record.cells.push_back(data.substr(i, end - i));
+            record.quoted.push_back(false);
+            i = end;
+        }
+        // After a field: a comma, a line end, or the end of the data.
+        if (i == data.size()) {
+            if (!at_end)
+                return std::string_view::npos;
+            line += 1 + lines_inside;
+            return i;
+        }
+        if (data[i] == ',') {
+            ++i;
+            continue;
+        }
+        if (data[i] == '\r') {
+            if (i + 1 == data.size() && !at_end)
+                return std::string_view::npos;
+            if (i + 1 < data.size() && data[i + 1] == '\n')
+                ++i;
+        }
+        line += 1 + lines_inside;
+        return i + 1;
+    }
+}
+
+bool blank_record(const CsvRecord& record) {
+    return record.cells.size() == 1 && !record.quoted[0] && record.cells[0].empty();
+}
+
+// Reads a CSV file record by record; `on_record` returns false to stop after the header.
+Status scan_csv(const fs::path& path, const std::function<Status(const CsvRecord&, bool& stop)>& on_record) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return fail(system_error("cannot open " + path.string(), errno));
+    std::string buffer;
+    size_t pos = 0;
+    uint64_t line = 1;
+    bool at_end = false, first = true;
+    CsvRecord record;
+    std::string error;
+    while (true) {
+        if (!at_end) {
+            buffer.erase(0, pos);
+            pos = 0;
+            size_t old = buffer.size();
+            buffer.resize(old + k_chunk_bytes);
+            in.read(buffer.data() + old, static_cast<std::streamsize>(k_chunk_bytes));
+            buffer.resize(old + static_cast<size_t>(in.gcount()));
+            if (in.bad())
+                return fail(system_error("reading " + path.string(), errno));
+            at_end = in.eof();
+            if (first && buffer.compare(0, 3, "\xEF\xBB\xBF") == 0)
+                pos = 3;
+            first = false;
+        }
+        std::string_view data(buffer);
+        while (pos < data.size()) {
+            uint64_t start_line = line;
+            size_t next = parse_record(data, pos, at_end, record, line, error);
+            if (!error.empty())
+                return fail(input_error(path, start_line, error));
+            if (next == std::string_view::npos)
+                break;
+            pos = next;
+            if (blank_record(record))
+                continue;
+            bool stop = false;
+            MLO_TRY(on_record(record, stop));
+            if (stop)
+                return {};
+        }
+        if (at_end)
+            return {};
+    }
+}
+
+Status read_header_csv(const fs::path& path, std::vector<std::string>& columns) {
+    bool seen = false;
+    MLO_TRY(scan_csv(path, [&](const CsvRecord& record, bool& stop) -> Status {
+        for (auto cell : record.cells)
+            columns.emplace_back(cell);
+        seen = true;
+        stop = true;
+        return {};
+    }));
+    if (!seen)
+        return fail(ErrorCode::input, path.string() + ": the file is empty",
+                    "a CSV file starts with a header line naming its columns");
+    std::unordered_map<std::string, size_t> seen_names;
+    for (size_t i = 0; i < columns.size(); ++i) {
+        if (columns[i].empty())
+            return fail(ErrorCode::input,
+                        path.string() + ": line 1: column " + std::to_string(i + 1) + " has no name");
+        if (!seen_names.emplace(columns[i], i).second)
+            return fail(ErrorCode::input,
+                        path.string() + ": line 1: column '" + columns[i] + "' appears twice");
+    }
+    return {};
+}
+
+// A JSON scalar as cell text; objects and arrays are refused.
+bool json_cell_text(const nlohmann::ordered_json& value, std::string& out, bool& missing) {
+    missing = false;
+    if (value.is_null()) {
+        missing = true;
+        out.clear();
+    } else if (value.is_string()) {
+        out = value.get_ref<const std::string&>();
+    } else if (value.is_boolean()) {
+        out = value.get<bool>() ? "true" : "false";
+    } else if (value.is_number()) {
+        out = value.dump();
+    } else {
+        return false;
+    }
+    return true;
+}
+
+template <typename LineFn> Status scan_lines(const fs::path& path, LineFn on_line) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return fail(system_error("cannot open " + path.string(), errno));
+    std::string text;
+    uint64_t line = 0;
+    while (std::getline(in, text)) {
+        ++line;
+        if (!text.empty() && text.back() == '\r')
+            text.pop_back();
+        if (text.find_first_not_of(" \t") == std::string::npos)
+            continue;
+        bool stop = false;
+        MLO_TRY(on_line(text, line, stop));
+        if (stop)
+            return {};
+    }
+    if (in.bad())
+        return fail(system_error("reading " + path.string(), errno));
+    return {};
+}
+
+Result<nlohmann::ordered_json> parse_object_line(const fs::path& path, const std::string& text,
+                                                 uint64_t line) {
+    nlohmann::ordered_json object = nlohmann::ordered_json::parse(text, nullptr, false);
+    if (object.is_discarded())
+        return fail(input_error(path, line, "not valid JSON"));
+    if (!object.is_object())
+        return fail(
+            input_error(path, line, "not a JSON object (each line holds one row as {\"column\": value})"));
+    return object;
+}
+
+} // namespace
+
+namespace {
+
+// Clinger's fast path: a decimal with at most 15 significant digits and at most 22 fraction digits
+// is an integer exactly representable in a double divided by an exact power of ten, and one IEEE
+// division of two exact values is correctly rounded, so the result equals from_chars's. Most cells
+// of a data file ("52.3652", "-7", "0.5") take this path; anything else falls back to from_chars.
+bool parse_simple_decimal(const char* first, const char* last, double& out) {
+    static constexpr double k_powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                          1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                          1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    bool negative = false;
+    if (first != last && *first == '-') {
+        negative = true;
+        ++first;
+    }
+    uint64_t mantissa = 0;
+    int digits = 0, fraction_digits = 0;
+    bool seen_point = false, seen_digit = false;
+    for (const char* p = first; p != last; ++p) {
+        char c = *p;
+        if (c >= '0' && c <= '9') {
+            seen_digit = true;
+            if (mantissa != 0 || c != '0')
+                ++digits;
+            if (digits > 15)
+                return false;
+            mantissa = mantissa * 10 + static_cast<uint64_t>(c - '0');
+            fraction_digits += seen_point ? 1 : 0;
+        } else if (c == '.' && !seen_point) {
+            seen_point = true;
+        } else {
+            return false; // exponents, nan, inf, junk: from_chars decides
+        }
+    }
+    if (!seen_digit || fraction_digits > 22)
+        return false;
+    double value = static_cast<double>(mantissa) / k_powers[fraction_digits];
+    out = negative ? -value : value;
+    return true;
+}
+
+} // namespace
+
+bool parse_number(std::string_view text, double& out) {
+    size_t begin = text.find_first_not_of(' ');
+    if (begin == std::string_view::npos)
+        return false;
+    size_t end = text.find_last_not_of(' ') + 1;
+    const char* first = text.data() + begin;
+    const char* last = text.data() + end;
+    if (*first == '+')
+        ++first;
+    if (parse_simple_decimal(first, last, out))
+        return true;
+    auto [ptr, ec] = std::from_chars(first, last, out);
+    return ec == std::errc() && ptr == last;
+}
+
+Result<TableReader> TableReader::open(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
+        return fail(ErrorCode::input, path.string() + ": no such file");
+    std::string extension = path.extension().string();
+    TableFormat format =
+        extension == ".jsonl" || extension == ".ndjson" ? TableFormat::json_lines : TableFormat::csv;
+    std::vector<std::string> columns;
+    if (format == TableFormat::csv) {
+        MLO_TRY(read_header_csv(path, columns));
+    } else {
+        bool seen = false;
+        MLO_TRY(scan_lines(path, [&](const std::string& text, uint64_t line, bool& stop) -> Status {
+            auto object = parse_object_line(path, text, line);
+            if (!object)
+                return fail(std::move(object).error());
+            for (const auto& item : object->items())
+                columns.push_back(item.key());
+            seen = stop = true;
+            return {};
+        }));
+        if (!seen)
+            return fail(ErrorCode::input, path.string() + ": the file is empty",
+                        "a JSON-lines file holds one object per line: {\"column\": value, ...}");
+    }
+    return TableReader(path, format, std::move(columns));
+}
+
+Status TableReader::for_each_row(const std::vector<std::string>& wanted, const RowCallback& callback) const {
+    return m_format == TableFormat::csv ? read_csv(wanted, callback) : read_json_lines(wanted, callback);
+}
+
+namespace {
+
+// A block of whole CSV records and the line its first record starts on.
+struct CsvBlock {
+    std::string data;
+    uint64_t first_line = 0;
+};
+
+// The end of the last record that is complete in `data` (just after a line feed outside quotes),
+// or 0 when there is none. A quote count's parity tells inside from outside: an escaped quote ("")
+// adds two. The block starts at a record boundary, so it starts outside quotes.
+size_t last_record_end(std::string_view data) {
+    auto quotes = static_cast<size_t>(std::count(data.begin(), data.end(), '"'));
+    for (size_t p = data.size(); p-- > 0;) {
+        if (data[p] == '"')
+            --quotes;
+        else if (data[p] == '\n' && quotes % 2 == 0)
+            return p + 1;
+    }
+    return 0;
+}
+
+// A bounded queue of blocks for one consumer thread; nullptr ends it.
+class BlockQueue {
+  public:
+    void push(std::shared_ptr<const CsvBlock> block) {
+        std::unique_lock lock(m_mutex);
+        m_space.wait(lock, [&] { return m_blocks.size() < k_capacity; });
+        m_blocks.push_back(std::move(block));
+        m_ready.notify_one();
+    }
+    std::shared_ptr<const CsvBlock> pop() {
+        std::unique_lock lock(m_mutex);
+        m_ready.wait(lock, [&] { return !m_blocks.empty(); });
+        auto block = std::move(m_blocks.front());
+        m_blocks.pop_front();
+        m_space.notify_one();
+        return block;
+    }
+
+  private:
+    static constexpr size_t k_capacity = 4;
+    std::mutex m_mutex;
+    std::condition_variable m_ready, m_space;
+    std::deque<std::shared_ptr<const CsvBlock>> m_blocks;
+};
+
+// The first error a consumer met, by line.
+struct ConsumerError {
+    uint64_t line = 0;
+    std::optional<Error> error;
+};
+
+} // namespace
+
+Status TableReader::for_each_row_shared(const std::vector<std::string>& wanted,
+                                        const std::vector<RowCallback>& callbacks) const {
+    if (m_format != TableFormat::csv || callbacks.size() == 1) {
+        return for_each_row(wanted, [&](const std::vector<Cell>& cells, uint64_t line) -> Status {
+            for (const auto& callback : callbacks)
+                MLO_TRY(callback(cells, line));
+            return {};
+        });
+    }
+    std::vector<long> position(wanted.size(), -1);
+    for (size_t w = 0; w < wanted.size(); ++w)
+        for (size_t c = 0; c < m_columns.size(); ++c)
+            if (m_columns[c] == wanted[w])
+                position[w] = static_cast<long>(c);
+
+    std::atomic<bool> stop{false};
+    std::vector<BlockQueue> queues(callbacks.size());
+    std::vector<ConsumerError> errors(callbacks.size());
+    auto consume = [&](size_t index) {
+        CsvRecord record;
+        std::vector<Cell> cells(wanted.size());
+        std::string error;
+        while (auto block = queues[index].pop()) {
+            if (stop.load(std::memory_order_relaxed))
+                continue; // drain the queue so the reader never blocks
+            std::string_view data(block->data);
+            uint64_t line = block->first_line;
+            size_t pos = 0;
+            while (pos < data.size()) {
+                uint64_t start_line = line;
+                size_t next = parse_record(data, pos, true, record, line, error);
+                auto report = [&](Error e) {
+                    errors[index] = ConsumerError{start_line, std::move(e)};
+                    stop = true;
+                };
+                if (!error.empty()) {
+                    report(input_error(m_path, start_line, error));
+                    break;
+                }
+                pos = next;
+                if (blank_record(record))
+                    continue;
+                if (record.cells.size() != m_columns.size()) {
+                    report(input_error(m_path, record.line,
+                                       std::to_string(record.cells.size()) + " cells, but the header names " +
+                                           std::to_string(m_columns.size()) + " columns"));
+                    break;
+                }
+                for (size_t w = 0; w < wanted.size(); ++w) {
+                    if (position[w] < 0) {
+                        cells[w] = Cell{};
+                        continue;
+                    }
+                    auto c = static_cast<size_t>(position[w]);
+                    cells[w].text = record.cells[c];
+                    cells[w].missing = record.cells[c].empty() && !record.quoted[c];
+                }
+                if (auto status = callbacks[index](cells, record.line); !status) {
+                    report(std::move(status).error());
+                    break;
+                }
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < callbacks.size(); ++i)
+        threads.emplace_back(consume, i);
+
+    // The reader: skip the header record, then cut the rest into blocks at record boundaries.
+    Status read_status;
+    {
+        std::ifstream in(m_path, std::ios::binary);
+        std::string pending;
+        uint64_t line = 1;
+        bool header = true;
+        if (!in)
+            read_status = fail(system_error("cannot open " + m_path.string(), errno));
+        constexpr size_t k_block_bytes = 1 << 20;
+        while (read_status && in && !stop) {
+            size_t old = pending.size();
+            pending.resize(old + k_block_bytes);
+            in.read(pending.data() + old, static_cast<std::streamsize>(k_block_bytes));
+            pending.resize(old + static_cast<size_t>(in.gcount()));
+            if (in.bad()) {
+                read_status = fail(system_error("reading " + m_path.string(), errno));
+                break;
+            }
+            bool at_end = in.eof();
+            if (header) {
+                // The header was validated by open(); only its end is needed here.
+                size_t skip = pending.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+                CsvRecord record;
+                std::string error;
+                size_t end = parse_record(pending, skip, at_end, record, line, error);
+                if (end == std::string_view::npos)
+                    continue; // a header longer than a block: read more
+                pending.erase(0, end);
+                header = false;
+            }
+            size_t cut = at_end ? pending.size() : last_record_end(pending);
+            if (cut == 0)
+                continue; // one record longer than the block: read more
+            auto block = std::make_shared<CsvBlock>();
+            block->data.assign(pending, 0, cut);
+            block->first_line = line;
+            line += static_cast<uint64_t>(std::count(block->data.begin(), block->data.end(), '\n'));
+            pending.erase(0, cut);
+            for (auto& queue : queues)
+                queue.push(block);
+        }
+    }
+    for (auto& queue : queues)
+        queue.push(nullptr);
+    for (auto& thread : threads)
+        thread.join();
+    const ConsumerError* first = nullptr;
+    for (const auto& e : errors)
+        if (e.error && (first == nullptr || e.line < first->line))
+            first = &e;
+    if (first != nullptr)
+        return fail(*first->error);
+    return read_status;
+}
+
+Status TableReader::read_csv(const std::vector<std::string>& wanted, const RowCallback& callback) const {
+    std::vector<long> position(wanted.size(), -1);
+    for (size_t w = 0; w < wanted.size(); ++w)
+        for (size_t c = 0; c < m_columns.size(); ++c)
+            if (m_columns[c] == wanted[w])
+                position[w] = static_cast<long>(c);
+    std::vector<Cell> cells(wanted.size());
+    bool header = true;
+    return scan_csv(m_path, [&](const CsvRecord& record, bool&) -> Status {
+        if (header) {
+            header = false;
+            return {};
+        }
+        if (record.cells.size() != m_columns.size())
+            return fail(input_error(m_path, record.line,
+                                    std::to_string(record.cells.size()) + " cells, but the header names " +
+                                        std::to_string(m_columns.size()) + " columns"));
+        for (size_t w = 0; w < wanted.size(); ++w) {
+            if (position[w] < 0) {
+                cells[w] = Cell{};
+                continue;
+            }
+            auto c = static_cast<size_t>(position[w]);
+            cells[w].text = record.cells[c];
+            cells[w].missing = record.cells[c].empty() && !record.quoted[c];
+        }
+        return callback(cells, record.line);
+    });
+}
+
+Status TableReader::read_json_lines(const std::vector<std::string>& wanted,
+                                    const RowCallback& callback) const {
+    std::vector<Cell> cells(wanted.size());
+    std::vector<std::string> texts(wanted.size());
+    return scan_lines(m_path, [&](const std::string& text, uint64_t line, bool&) -> Status {
+        auto object = parse_object_line(m_path, text, line);
+        if (!object)
+            return fail(std::move(object).error());
+        for (size_t w = 0; w < wanted.size(); ++w) {
+            auto it = object->find(wanted[w]);
+            bool missing = true;
+            if (it != object->end() && !json_cell_text(*it, texts[w], missing))
+                return fail(
+                    input_error(m_path, line, "the value of '" + wanted[w] + "' is not a single value"));
+            cells[w] = Cell{texts[w], it == object->end() || missing};
+        }
+        return callback(cells, line);
+    });
+}
+
+} // namespace mlo::monitor

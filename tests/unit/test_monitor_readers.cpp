@@ -1,0 +1,221 @@
+#include "temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <mlo/monitor/table_reader.hpp>
+#include <random>
+
+using namespace mlo::monitor;
+
+namespace {
+
+std::filesystem::path write(const mlo::test::TempDir& dir, const std::string& name, const std::string& text) {
+    auto path = dir / name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+}
+
+// Every row as "a|b|<missing>" strings, or the error message.
+std::vector<std::string> rows_of(const std::filesystem::path& path, const std::vector<std::string>& wanted,
+                                 std::string& error) {
+    std::vector<std::string> rows;
+    auto reader = TableReader::open(path);
+    if (!reader) {
+        error = reader.error().message;
+        return rows;
+    }
+    auto status =
+        reader->for_each_row(wanted, [&](const std::vector<Cell>& cells, uint64_t line) -> mlo::Status {
+            std::string row = std::to_string(line) + ":";
+            for (const auto& cell : cells)
+                row += (cell.missing ? std::string("<missing>") : std::string(cell.text)) + "|";
+            rows.push_back(row);
+            return {};
+        });
+    if (!status)
+        error = status.error().message;
+    return rows;
+}
+
+} // namespace
+
+TEST_CASE("CSV: quoting, escaped quotes, line breaks in fields, missing cells, CRLF, BOM") {
+    mlo::test::TempDir dir;
+    auto path =
+        write(dir, "a.csv",
+              "\xEF\xBB\xBF"
+              "x,name,z\r\n1,\"Smith, J\",3\r\n\r\n,\"say \"\"hi\"\"\",\r\n4,\"two\nlines\",\"\"\r\n");
+    std::string error;
+    auto rows = rows_of(path, {"x", "name", "z", "absent"}, error);
+    CHECK(error.empty());
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[0] == "2:1|Smith, J|3|<missing>|");
+    CHECK(rows[1] == "4:<missing>|say \"hi\"|<missing>|<missing>|");
+    CHECK(rows[2] == "5:4|two\nlines||<missing>|"); // a quoted empty cell is the empty string
+}
+
+TEST_CASE("CSV: a large file is read across chunk boundaries") {
+    mlo::test::TempDir dir;
+    std::string text = "a,b\n";
+    for (int i = 0; i < 200000; ++i)
+        text += std::to_string(i) + ",\"q" + std::to_string(i) + "\"\n";
+    auto path = write(dir, "big.csv", text);
+    auto reader = TableReader::open(path);
+    REQUIRE(reader);
+    uint64_t rows = 0, last_line = 0;
+    bool in_order = true;
+    auto status =
+        reader->for_each_row({"a", "b"}, [&](const std::vector<Cell>& cells, uint64_t line) -> mlo::Status {
+            in_order = in_order && cells[0].text == std::to_string(rows) &&
+                       cells[1].text == "q" + std::to_string(rows);
+            ++rows;
+            last_line = line;
+            return {};
+        });
+    CHECK(status);
+    CHECK(in_order);
+    CHECK(rows == 200000);
+    CHECK(last_line == 200001);
+}
+
+TEST_CASE("CSV: malformed input is an error naming the file and line") {
+    mlo::test::TempDir dir;
+    std::string error;
+    rows_of(write(dir, "cells.csv", "a,b\n1,2\n3\n"), {"a"}, error);
+    CHECK(error == (dir / "cells.csv").string() + ": line 3: 1 cells, but the header names 2 columns");
+    error.clear();
+    rows_of(write(dir, "open.csv", "a,b\n1,\"never closed\n2,3\n"), {"a"}, error);
+    CHECK(error == (dir / "open.csv").string() + ": line 2: a quoted field is never closed");
+    error.clear();
+    rows_of(write(dir, "stray.csv", "a,b\n1,2\n3,x\"y\n"), {"a"}, error);
+    CHECK(error.find("stray.csv: line 3: a quote inside an unquoted field") != std::string::npos);
+    error.clear();
+    rows_of(write(dir, "empty.csv", ""), {"a"}, error);
+    CHECK(error.find("the file is empty") != std::string::npos);
+    error.clear();
+    rows_of(write(dir, "dup.csv", "a,a\n"), {"a"}, error);
+    CHECK(error.find("line 1: column 'a' appears twice") != std::string::npos);
+}
+
+TEST_CASE("JSON lines: values become cells, null and absent keys are missing") {
+    mlo::test::TempDir dir;
+    auto path =
+        write(dir, "a.jsonl", "{\"x\": 1.5, \"c\": \"a\"}\n\n{\"x\": null, \"c\": true}\n{\"c\": \"b\"}\n");
+    std::string error;
+    auto rows = rows_of(path, {"x", "c"}, error);
+    CHECK(error.empty());
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[0] == "1:1.5|a|");
+    CHECK(rows[1] == "3:<missing>|true|");
+    CHECK(rows[2] == "4:<missing>|b|");
+    auto reader = TableReader::open(path);
+    REQUIRE(reader);
+    CHECK(reader->columns() == std::vector<std::string>{"x", "c"});
+}
+
+TEST_CASE("JSON lines: a bad line is an error with its line number") {
+    mlo::test::TempDir dir;
+    std::string error;
+    rows_of(write(dir, "bad.jsonl", "{\"x\": 1}\n{\"x\": 2\n"), {"x"}, error);
+    CHECK(error == (dir / "bad.jsonl").string() + ": line 2: not valid JSON");
+    error.clear();
+    rows_of(write(dir, "array.jsonl", "{\"x\": 1}\n[1, 2]\n"), {"x"}, error);
+    CHECK(error.find("line 2: not a JSON object") != std::string::npos);
+    error.clear();
+    rows_of(write(dir, "nested.jsonl", "{\"x\": 1}\n{\"x\": [1]}\n"), {"x"}, error);
+    CHECK(error.find("line 2: the value of 'x' is not a single value") != std::string::npos);
+}
+
+TEST_CASE("numbers: decimal and exponent forms with spaces; text is not a number") {
+    double value = 0;
+    CHECK(parse_number(" 1.5e3 ", value));
+    CHECK(value == 1500);
+    CHECK(parse_number("+2", value));
+    CHECK(value == 2);
+    CHECK_FALSE(parse_number("12abc", value));
+    CHECK_FALSE(parse_number("", value));
+    CHECK(parse_number("nan", value));
+}
+
+TEST_CASE("numbers: the fast decimal path agrees with from_chars bit for bit") {
+    std::mt19937_64 random(11);
+    for (int i = 0; i < 200000; ++i) {
+        // Up to 15 significant digits with 0..10 fraction digits, both signs.
+        uint64_t mantissa = random() % 1000000000000000ull;
+        int fraction = static_cast<int>(random() % 11);
+        std::string text = std::to_string(mantissa);
+        if (fraction > 0) {
+            if (text.size() <= static_cast<size_t>(fraction))
+                text = std::string(static_cast<size_t>(fraction) - text.size() + 1, '0') + text;
+            text.insert(text.size() - static_cast<size_t>(fraction), ".");
+        }
+        if (random() % 2)
+            text = "-" + text;
+        double fast = 0, reference = 0;
+        REQUIRE(parse_number(text, fast));
+        std::from_chars(text.data(), text.data() + text.size(), reference);
+        REQUIRE(fast == reference);
+    }
+    double value = 0;
+    CHECK(parse_number("1e-3", value));
+    CHECK(value == 0.001);
+    CHECK(parse_number("-0", value));
+    CHECK(std::signbit(value));
+    CHECK_FALSE(parse_number("1.2.3", value));
+    CHECK_FALSE(parse_number("-", value));
+    CHECK_FALSE(parse_number(".", value));
+}
+
+TEST_CASE("CSV shared reading: every consumer sees every row in order, across 1 MiB blocks") {
+    mlo::test::TempDir dir;
+    // ~12 MiB with quoted fields holding commas, escaped quotes and line breaks, so that block
+    // cuts must respect quotes.
+    std::string text = "id,note,x\n";
+    const int rows = 120000;
+    for (int i = 0; i < rows; ++i)
+        text += std::to_string(i) + ",\"a, \"\"q\"\"\n" + std::string(static_cast<size_t>(i % 70), 'z') +
+                "\"," + std::to_string(i * 0.5) + "\n";
+    auto path = write(dir, "big.csv", text);
+    auto reader = TableReader::open(path);
+    REQUIRE(reader);
+    std::vector<uint64_t> seen(2, 0), lines_ok(2, 0);
+    std::vector<mlo::monitor::RowCallback> consumers;
+    for (size_t k = 0; k < 2; ++k)
+        consumers.push_back([&, k](const std::vector<Cell>& cells, uint64_t line) -> mlo::Status {
+            auto i = seen[k];
+            bool same = cells[0].text == std::to_string(i) && cells[2].text == std::to_string(i * 0.5) &&
+                        cells[1].text.size() == 7 + i % 70 && cells[1].text.substr(0, 7) == "a, \"q\"\n";
+            lines_ok[k] += same && line == 2 + 2 * i ? 1 : 0;
+            ++seen[k];
+            return {};
+        });
+    REQUIRE(reader->for_each_row_shared({"id", "note", "x"}, consumers));
+    CHECK(seen == std::vector<uint64_t>{rows, rows});
+    CHECK(lines_ok == std::vector<uint64_t>{rows, rows});
+}
+
+TEST_CASE("CSV shared reading: the earliest error wins") {
+    mlo::test::TempDir dir;
+    std::string text = "a,b\n";
+    for (int i = 0; i < 300000; ++i)
+        text += std::to_string(i) + ",x\n";
+    text += "1,2,3\n"; // line 300002: too many cells
+    for (int i = 0; i < 300000; ++i)
+        text += std::to_string(i) + ",x\n";
+    auto path = write(dir, "bad.csv", text);
+    auto reader = TableReader::open(path);
+    REQUIRE(reader);
+    // The second consumer refuses a row late in the file; the cell-count error comes first.
+    std::vector<mlo::monitor::RowCallback> consumers = {
+        [](const std::vector<Cell>&, uint64_t) -> mlo::Status { return {}; },
+        [](const std::vector<Cell>&, uint64_t line) -> mlo::Status {
+            if (line == 500000)
+                return mlo::fail(mlo::ErrorCode::input, "late");
+            return {};
+        }};
+    auto status = reader->for_each_row_shared({"a"}, consumers);
+    REQUIRE_FALSE(status);
+    CHECK(status.error().message == path.string() + ": line 300002: 3 cells, but the header names 2 columns");
+}
