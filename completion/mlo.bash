@@ -17,7 +17,7 @@ _mlo_subcommands() {
     deploy) echo "status logs stop history rollback" ;;
     keys) echo "generate list" ;;
     audit) echo "log verify" ;;
-    monitor) echo "check" ;;
+    monitor) echo "check watch" ;;
     esac
 }
 
@@ -55,7 +55,8 @@ _mlo_command_flags() {
     "deploy logs") echo "-t --target -n --lines" ;;
     "deploy stop" | "deploy history" | "deploy rollback") echo "-t --target" ;;
     monitor) echo "" ;;
-    "monitor check") echo "--model --current --since --labels --reference --html --prom" ;;
+    "monitor check") echo "--model --current --since --labels --reference --html --prom --no-retrain --holdout --sign" ;;
+    "monitor watch") echo "--model --current --since --labels --reference --html --prom --no-retrain --holdout --sign --every --count" ;;
     keys) echo "" ;;
     "keys generate") echo "--name" ;;
     "keys list") echo "" ;;
@@ -99,7 +100,7 @@ _mlo_takes_value() {
     --filter | --sort | --limit | --columns | --html) return 0 ;;
     --from | --bump | --description | --key | --to | --signature | --markdown | -o | --output) return 0 ;;
     --name) return 0 ;;
-    --model | --current | --since | --labels | --reference | --prom) return 0 ;;
+    --model | --current | --since | --labels | --reference | --prom | --holdout | --every | --count) return 0 ;;
     --host | -p | --port | --workers | --token-file | --token-env | --tls-cert | --tls-key | --ready-file) return 0 ;;
     -t | --target | --strategy | --steps | --interval | --max-error-rate | --max-p99-ms | --ready-timeout | -n | --lines) return 0 ;;
     --version) [[ ${2-} == register ]] ;;

@@ -1,8 +1,11 @@
 #include "command.hpp"
 
+#include <csignal>
 #include <fmt/format.h>
 #include <mlo/monitor/monitor_check.hpp>
 #include <mlo/monitor/report_render.hpp>
+#include <mlo/monitor/retrain.hpp>
+#include <mlo/registry/model_manifest.hpp>
 #include <mlo/util/file_io.hpp>
 
 namespace mlo::cli {
@@ -85,35 +88,67 @@ void print_summary(const Output& out, const CheckReport& report) {
                          report.count(TestStatus::skipped)));
 }
 
+// "Retraining because ..." from the gates that failed.
+std::string failed_gates(const CheckReport& report) {
+    std::vector<std::string> names;
+    for (const auto& test : report.tests)
+        if (test.status == TestStatus::fail)
+            names.push_back(test.name);
+    return fmt::format("{} failed", fmt::join(names, ", "));
+}
+
 class MonitorCommand : public Command {
   public:
     void define(CLI::App& app) override {
         app.require_subcommand(1, 1);
         m_check =
             app.add_subcommand("check", "Test drift, performance and health once; exit 1 when a gate fails");
-        m_check
-            ->add_option("--model", m_request.model,
-                         "The model whose serve log to read (default monitor.model)")
-            ->option_text("MODEL");
-        m_check->add_option("--current", m_request.current, "Current data: a CSV or JSON-lines file")
-            ->option_text("FILE");
-        m_check
-            ->add_option("--since", m_request.since,
-                         "Current data: the serve log's requests this recent (24h, 30m, 7d)")
+        m_watch = app.add_subcommand("watch", "Run the check every interval until interrupted");
+        for (CLI::App* sub : {m_check, m_watch})
+            define_check_options(sub);
+        m_watch->add_option("--every", m_every, "The interval between checks (default 10m)")
             ->option_text("DURATION");
-        m_check->add_option("--labels", m_request.labels, "Labels joined to the current rows by request_id")
-            ->option_text("FILE");
-        m_check
-            ->add_option("--reference", m_request.reference, "The reference data (default monitor.reference)")
-            ->option_text("FILE");
-        m_check->add_option("--html", m_html, "Also write a self-contained HTML report")->option_text("FILE");
-        m_check->add_option("--prom", m_prom, "Also write the scores in Prometheus text format")
-            ->option_text("FILE");
-        m_check->fallthrough();
+        m_watch->add_option("--count", m_count, "Stop after N checks (default: until SIGINT or SIGTERM)")
+            ->check(CLI::PositiveNumber)
+            ->option_text("N");
     }
 
     Result<int> run(Context& context) override {
         m_request.cwd = context.cwd;
+        if (m_watch->parsed())
+            return watch(context);
+        return check_once(context);
+    }
+
+  private:
+    void define_check_options(CLI::App* sub) {
+        sub->add_option("--model", m_request.model,
+                        "The model whose serve log to read (default monitor.model)")
+            ->option_text("MODEL");
+        sub->add_option("--current", m_request.current, "Current data: a CSV or JSON-lines file")
+            ->option_text("FILE");
+        sub->add_option("--since", m_request.since,
+                        "Current data: the serve log's requests this recent (24h, 30m, 7d)")
+            ->option_text("DURATION");
+        sub->add_option("--labels", m_request.labels, "Labels joined to the current rows by request_id")
+            ->option_text("FILE");
+        sub->add_option("--reference", m_request.reference, "The reference data (default monitor.reference)")
+            ->option_text("FILE");
+        sub->add_option("--html", m_html, "Also write a self-contained HTML report")->option_text("FILE");
+        sub->add_option("--prom", m_prom, "Also write the scores in Prometheus text format")
+            ->option_text("FILE");
+        sub->add_flag("--no-retrain", m_no_retrain,
+                      "Do not retrain when a gate fails, whatever monitor.on_fail says");
+        sub->add_option("--holdout", m_holdout,
+                        "Retraining: score the versions on this file (default monitor.reference)")
+            ->option_text("FILE");
+        sub->add_flag("--sign", m_sign.sign, "Retraining: sign the promotion with your key (see mlo keys)");
+        sub->fallthrough();
+    }
+
+    // One check, its reports, and the retraining monitor.on_fail asks for. The exit code: 2 when a
+    // column could not be tested (bad input), 1 when a gate failed (SPEC.md section 3), else 0.
+    Result<int> check_once(Context& context) {
         auto report = monitor::check(*context.project, m_request);
         if (!report)
             return fail(std::move(report).error());
@@ -129,16 +164,65 @@ class MonitorCommand : public Command {
             context.out.json_result("mlo.monitor/1", monitor::report_json(*report));
         else
             print_summary(context.out, *report);
-        // SPEC.md section 3: 2 when a column could not be tested (bad input), 1 when a gate failed.
         if (report->count(TestStatus::error) > 0)
             return 2;
-        return report->count(TestStatus::fail) > 0 ? 1 : 0;
+        if (report->count(TestStatus::fail) == 0)
+            return 0;
+        auto config = monitor::parse_monitor_config(context.project->config().monitor);
+        if (config && config->on_fail == "retrain" && !m_no_retrain)
+            MLO_TRY(retrain(context, *config, *report));
+        return 1;
     }
 
-  private:
-    CLI::App* m_check = nullptr;
+    Status retrain(Context& context, const monitor::MonitorConfig& config, const CheckReport& report) {
+        monitor::RetrainOptions options;
+        options.why = failed_gates(report);
+        // An absolute path: retrain() resolves relative ones against the project root.
+        options.holdout = m_holdout.empty() ? std::string() : fs::absolute(context.cwd / m_holdout).string();
+        options.sign = m_sign;
+        const Output& out = context.out;
+        auto outcome = monitor::retrain(*context.project, config, options,
+                                        [&out](const std::string& line) { out.info(line); });
+        if (!outcome)
+            return fail(std::move(outcome).error().context("retraining (monitor.on_fail)"));
+        return {};
+    }
+
+    Result<int> watch(Context& context) {
+        auto every = monitor::parse_duration_seconds(m_every);
+        if (!every || *every <= 0)
+            return fail(ErrorCode::usage, "--every: '" + m_every + "' is not a duration",
+                        "for example 10m, 1h or 30s");
+        // SIGINT and SIGTERM end the wait between checks; a check in progress finishes first.
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+        int last = 0;
+        for (unsigned n = 1;; ++n) {
+            context.out.info(fmt::format("check {} at {}", n, registry::utc_timestamp(std::time(nullptr))));
+            auto code = check_once(context);
+            if (!code)
+                context.out.error(code.error()); // a bad check does not end the watch
+            last = code ? *code : 2;
+            if (m_count > 0 && n >= m_count)
+                return last;
+            timespec wait{static_cast<time_t>(*every), 0};
+            int signal = sigtimedwait(&stop, nullptr, &wait);
+            if (signal == SIGINT || signal == SIGTERM) {
+                context.out.info("stopped");
+                return 0;
+            }
+        }
+    }
+
+    CLI::App *m_check = nullptr, *m_watch = nullptr;
     monitor::CheckRequest m_request;
-    std::string m_html, m_prom;
+    std::string m_html, m_prom, m_holdout, m_every = "10m";
+    bool m_no_retrain = false;
+    registry::SignOptions m_sign;
+    unsigned m_count = 0;
 };
 
 } // namespace

@@ -54,9 +54,11 @@ Result<std::vector<AuditRecord>> audit_records(const Registry& registry) {
         record.time = event.time.substr(0, 19) + "Z"; // seconds, like tag times
         record.actor = event.actor;
         record.action = event.action;
-        record.subject = !tag.empty()                ? tag
-                         : event.details.is_object() ? event.details.value("target", event.details.dump())
-                                                     : event.details.dump();
+        record.subject =
+            !tag.empty() ? tag
+            : event.details.is_object()
+                ? event.details.value("target", event.details.value("model", event.details.dump()))
+                : event.details.dump();
         record.source = "log";
         record.sequence = event.seq;
         records.push_back(std::move(record));
