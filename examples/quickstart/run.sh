@@ -5,7 +5,8 @@
 #                (scikit-learn), trained, re-trained with another parameter, runs compared; then
 #                the model registered, promoted to staging, signed into production, verified,
 #                deployed locally (both HTTP protocols, queried with curl), a second version
-#                moved in by canary under traffic, rolled back, stopped.
+#                moved in by canary under traffic, rolled back; drifted traffic sent to it and
+#                caught by mlo monitor check (HTML report), then stopped.
 #   MLO=path/to/mlo examples/quickstart/run.sh [WORKDIR]
 # The churn part needs Debian's python3-sklearn and python3-pandas (scripts/install-deps.sh).
 set -euo pipefail
@@ -203,6 +204,31 @@ touch "$work/traffic.stop"
 wait "$traffic"
 expect "$(sort -u "$work/traffic.codes")" 200 "answers during the canary and the rollback"
 step "$mlo" deploy history --target local
+
+part "Part 5: monitoring ($work/churn)"
+
+# 21. Traffic from a market the model never saw: long-standing customers on two-year contracts
+#     paying premium prices. 300 of them, in batches of 50, to the deployed version.
+/usr/bin/python3 - "$url" <<'PYEOF'
+import json, random, sys, urllib.request
+random.seed(7)
+for batch in range(6):
+    rows = [{"customer_id": f"n-{batch}-{i}", "tenure_months": random.randint(48, 72), "contract": "two-year",
+             "plan": "premium", "monthly_charges": round(random.uniform(110, 140), 2),
+             "support_calls": random.randint(0, 1), "payment_method": "bank-transfer", "paperless_billing": 1}
+            for i in range(50)]
+    request = urllib.request.Request(sys.argv[1] + "/invocations", json.dumps({"dataframe_records": rows}).encode(),
+                                     {"Content-Type": "application/json"})
+    urllib.request.urlopen(request).read()
+PYEOF
+
+# 22. The check of the last hour of served traffic against the training table: the features drift,
+#     so the dataset-drift gate fails (exit 1), and the HTML report shows each feature's
+#     reference and current histograms (no raw rows).
+if step "$mlo" monitor check --since 1h --html "$work/monitor.html"; then
+  echo "quickstart: drifted traffic passed the monitor check" >&2; exit 1
+fi
+[ -s "$work/monitor.html" ] || { echo "quickstart: no monitor report" >&2; exit 1; }
 step "$mlo" deploy stop --target local
 trap - EXIT
 # Every request is in the log, the PII field (customer_id) only as a keyed hash.
@@ -210,5 +236,5 @@ logged=$(wc -l <.mlo/serve/logs/churn-clf/requests.jsonl)
 expect "$(grep -c 'hmac-sha256:' .mlo/serve/logs/churn-clf/requests.jsonl)" "$logged" "logged requests with a hashed customer_id"
 expect "$(grep -c '"c-1"' .mlo/serve/logs/churn-clf/requests.jsonl || true)" 0 "customer ids in clear in the log"
 
-printf '\nquickstart finished in %s (runs compared in %s, model card %s)\n' "$work" "$work/compare.html" \
-  "$work/model-card.md" >&2
+printf '\nquickstart finished in %s (runs compared in %s, model card %s, monitor report %s)\n' "$work" \
+  "$work/compare.html" "$work/model-card.md" "$work/monitor.html" >&2
