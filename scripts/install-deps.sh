@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev libexpected-dev nlohmann-json3-dev scdoc
   libboost-dev curl openssl           # Boost.Beast/Asio for mlo serve; curl and openssl for its tests
   python3-sklearn python3-pandas   # the stages of examples/churn (run by /usr/bin/python3)
+  slurmctld slurmd munge slurm-client  # a single-node Slurm for the tests of `executor: slurm`
 )
 
 missing=()
