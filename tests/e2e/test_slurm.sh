@@ -219,9 +219,39 @@ EOF
     expect_exit 2 mlo train --executor pbs
 }
 
+# Where neither scontrol nor sacct can tell (a job scontrol has forgotten, no accounting), the exit
+# status the batch script recorded decides. Both are replaced by versions that know nothing.
+case_no_scontrol_no_sacct() {
+    pipeline_project <<'EOF'
+pipeline:
+  ok:
+    executor: slurm
+    cmd: echo fine >ok.out
+    outs: [ok.out]
+  broken:
+    executor: slurm
+    cmd: exit 4
+    deps: [ok.out]
+    outs: [broken.out]
+EOF
+    commit_all pipeline
+    local fakes=$REPO/.fakes
+    mkdir "$fakes"
+    printf '#!/bin/sh\necho "slurm_load_jobs error: Invalid job id specified" >&2\nexit 1\n' >"$fakes/scontrol"
+    printf '#!/bin/sh\necho "Slurm accounting storage is disabled" >&2\nexit 1\n' >"$fakes/sacct"
+    chmod +x "$fakes/scontrol" "$fakes/sacct"
+    PATH=$fakes:$PATH expect_exit 1 mlo train
+    show_run
+    expect_eq "$(stage_field ok executor.job_state)" COMPLETED "ok's state from its exit status"
+    expect_eq "$(stage_field ok status)" succeeded "ok's status"
+    expect_eq "$(stage_field broken executor.job_state)" FAILED "broken's state from its exit status"
+    expect_contains <(stage_field broken reason) "ended FAILED (exit code 4)"
+}
+
 run_case "a 3-stage DAG as Slurm job dependencies, logs and outs recorded" case_dag_as_job_dependencies
 run_case "a failed job fails the run with its state" case_failed_job_fails_the_run
 run_case "a job cancelled with scancel fails the run as CANCELLED" case_cancelled_job
 run_case "Ctrl-C cancels the submitted jobs" case_interrupt_cancels_jobs
+run_case "without scontrol and sacct the job's exit status decides" case_no_scontrol_no_sacct
 run_case "bad slurm options are rejected with their lines" case_bad_slurm_options
 finish
