@@ -313,6 +313,21 @@ class RunsCommand : public Command {
                              fmt::format("{:.2f}s", stage.cpu_seconds), human_bytes(stage.peak_rss_bytes),
                              stage.reason});
         print_table(out, table);
+        // Stages run elsewhere (Slurm): their jobs, final states and the jobs they waited for.
+        std::vector<std::vector<std::string>> jobs = {{"  stage", "executor", "job", "state", "after"}};
+        for (const auto& stage : run.stages) {
+            if (stage.executor.empty())
+                continue;
+            std::string after;
+            for (const auto& id : stage.job_after)
+                after += (after.empty() ? "" : ",") + id;
+            jobs.push_back({"  " + stage.name, stage.executor, stage.job_id.empty() ? "-" : stage.job_id,
+                            stage.job_state.empty() ? "-" : stage.job_state, after.empty() ? "-" : after});
+        }
+        if (jobs.size() > 1) {
+            out.line("jobs");
+            print_table(out, jobs);
+        }
         bool any_outs = false;
         for (const auto& stage : run.stages)
             for (const auto& item : stage.outs) {

@@ -95,6 +95,9 @@ case_dag_as_job_dependencies() {
     [[ -n $prepare && -n $train && -n $evaluate ]] || fail "job ids not recorded"
     expect_eq "$(stage_field train executor.after)" "[\"$prepare\"]" "train waited for prepare's job"
     expect_eq "$(stage_field evaluate executor.after)" "[\"$train\"]" "evaluate waited for train's job"
+    expect_exit 0 mlo runs show latest
+    expect_contains "$OUT" "jobs"
+    grep -Eq "^ +train +slurm +$train +COMPLETED +$prepare\$" "$OUT" || fail "runs show: train's job line: $(cat "$OUT")"
     for stage in prepare train evaluate; do
         expect_eq "$(stage_field $stage executor.job_state)" COMPLETED "$stage job state"
         expect_eq "$(stage_field $stage status)" succeeded "$stage status"
