@@ -27,9 +27,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr auto k_poll_interval = std::chrono::milliseconds(500);
-// Polls with no word from scontrol, sacct or the exit file before the job's fate counts as unknown.
-constexpr int k_silent_polls_allowed = 20;
+// Each job is polled first every 250 ms (short stages finish fast), then less and less often, up to
+// every 5 s: a wide DAG has one poller per job, and slurmctld is shared with everyone else.
+constexpr auto k_first_poll_interval = std::chrono::milliseconds(250);
+constexpr auto k_longest_poll_interval = std::chrono::milliseconds(5000);
+// How long scontrol, sacct and the exit file may all be silent before the job's fate is unknown.
+constexpr auto k_silence_allowed = std::chrono::seconds(10);
 
 // Reads what a job appended to an output file since the last call, line by line.
 class FileTail {
@@ -161,7 +164,8 @@ Result<StageOutcome> SlurmExecutor::run(const store::ObjectStore& objects, const
     FileTail out_tail(submission.stdout_file, false), err_tail(submission.stderr_file, true);
     auto started = std::chrono::steady_clock::now();
     bool cancelled = false;
-    int silent_polls = 0;
+    auto interval = k_first_poll_interval;
+    auto last_heard = std::chrono::steady_clock::now();
     std::optional<SlurmJobState> last;
     for (;;) {
         if (!cancelled) {
@@ -179,14 +183,20 @@ Result<StageOutcome> SlurmExecutor::run(const store::ObjectStore& objects, const
         err_tail.poll(on_line, false);
         if (state) {
             last = state;
-            silent_polls = 0;
+            last_heard = std::chrono::steady_clock::now();
             if (state->ended())
                 break;
-        } else if (++silent_polls > k_silent_polls_allowed) {
+        } else if (std::chrono::steady_clock::now() - last_heard > k_silence_allowed) {
             last = SlurmJobState{"UNKNOWN", "neither scontrol nor sacct knows the job", -1, 0, 0};
             break;
         }
-        std::this_thread::sleep_for(k_poll_interval);
+        // Sleep in slices, so that Ctrl-C is acted on within 100 ms even between slow polls.
+        auto wake = std::chrono::steady_clock::now() + interval;
+        while (std::chrono::steady_clock::now() < wake && !cancelled &&
+               !(command.stop_requested && command.stop_requested->load()))
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        interval = std::min(k_longest_poll_interval,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(interval * 3 / 2));
     }
     out_tail.poll(on_line, true);
     err_tail.poll(on_line, true);
