@@ -102,6 +102,15 @@ case_dag_as_job_dependencies() {
         expect_eq "$(stage_field $stage executor.job_state)" COMPLETED "$stage job state"
         expect_eq "$(stage_field $stage status)" succeeded "$stage status"
     done
+    # The slurm: options reached sbatch, and the jobs are named after the project and stage.
+    local project
+    project=$(sed -n 's/^project: *//p' mlo.yaml)
+    scontrol show job -o "$prepare" >"$E2E_SCRATCH/job.txt"
+    expect_contains "$E2E_SCRATCH/job.txt" "JobName=mlo-$project-prepare "
+    expect_contains "$E2E_SCRATCH/job.txt" "TimeLimit=00:05:00"
+    expect_contains "$E2E_SCRATCH/job.txt" "MinMemoryNode=100M"
+    scontrol show job -o "$train" >"$E2E_SCRATCH/job.txt"
+    expect_contains "$E2E_SCRATCH/job.txt" "Partition=debug"
     # Slurm ran them: the job ids the jobs saw are the recorded ones.
     expect_eq "$(cat model.bin)" "model-$train" "model.bin"
     # Logs, stdout and stderr, came back into the run record.
@@ -251,10 +260,28 @@ EOF
     expect_contains <(stage_field broken reason) "ended FAILED (exit code 4)"
 }
 
+# A job sbatch refuses (an unknown partition) fails its stage with sbatch's words; nothing hangs.
+case_refused_submission() {
+    pipeline_project <<'EOF'
+pipeline:
+  train:
+    executor: slurm
+    cmd: echo hi >out.txt
+    outs: [out.txt]
+    slurm: {partition: nosuch}
+EOF
+    commit_all pipeline
+    expect_exit 1 mlo train
+    show_run
+    expect_eq "$(stage_field train executor.job_state)" NOT_SUBMITTED "state"
+    expect_contains <(stage_field train reason) "sbatch refused it: sbatch: error: invalid partition specified: nosuch"
+}
+
 run_case "a 3-stage DAG as Slurm job dependencies, logs and outs recorded" case_dag_as_job_dependencies
 run_case "a failed job fails the run with its state" case_failed_job_fails_the_run
 run_case "a job cancelled with scancel fails the run as CANCELLED" case_cancelled_job
 run_case "Ctrl-C cancels the submitted jobs" case_interrupt_cancels_jobs
 run_case "without scontrol and sacct the job's exit status decides" case_no_scontrol_no_sacct
+run_case "a job sbatch refuses fails its stage" case_refused_submission
 run_case "bad slurm options are rejected with their lines" case_bad_slurm_options
 finish
