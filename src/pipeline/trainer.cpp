@@ -383,6 +383,24 @@ Status Trainer::run_command(StageWork& work, StageInputs& inputs, bool hash_deps
         record.job_state = outcome->job_state;
         record.job_after = outcome->job_after;
     }
+    if (!work.after.empty() && outcome->abandoned.empty() && !result->interrupted &&
+        outcome->job_state != "COMPLETED") {
+        // Slurm may cancel a job whose upstream job failed before mlo has seen that failure: wait
+        // for the upstream stages (their jobs have ended) to tell "not run" from a failure.
+        for (;;) {
+            {
+                std::lock_guard guard(m_done_mutex);
+                const auto& ups = m_dag->upstream(stage.name);
+                if (std::all_of(ups.begin(), ups.end(), [&](const std::string& up) {
+                        auto it = m_works.find(up);
+                        return it == m_works.end() || it->second.state == State::done;
+                    }))
+                    break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        outcome->abandoned = abandon_reason(stage.name);
+    }
     if (!outcome->abandoned.empty()) {
         record.status = "not run";
         record.reason = outcome->abandoned;
