@@ -76,7 +76,36 @@ case_never_overwrites_without_force() {
     expect_exit 2 mlo init --force
 }
 
+# The workflow's gate step, run as the CI runner would: it passes on a run as good as the main
+# branch's last one, and fails (exit 1) on a worse one.
+case_github_gate_step_runs() {
+    pipeline_project <<'EOF'
+pipeline:
+  fit:
+    cmd: >-
+      echo "{\"acc\": ${acc}}" >metrics.json
+    params: [acc]
+    metrics: [metrics.json]
+EOF
+    printf 'acc: 0.95\n' >params.yaml
+    expect_exit 0 mlo init --ci github
+    commit_all "pipeline and workflow"
+    python3 -c '
+import sys, yaml
+steps = yaml.safe_load(open(".github/workflows/mlo.yml"))["jobs"]["mlo"]["steps"]
+print([s for s in steps if s.get("name") == "Gate on metrics"][0]["run"])
+' >gate.sh
+    export PATH=$(dirname "$MLO"):$PATH MLO_FAIL_IF="metrics.acc < 0.9" MLO_FAIL_IF_VS_MAIN="metrics.acc < baseline.metrics.acc"
+    "$MLO" -q train >/dev/null 2>&1
+    "$MLO" -q train -f >/dev/null 2>&1
+    expect_exit 0 bash -e gate.sh
+    "$MLO" -q train -S acc=0.93 >/dev/null 2>&1
+    expect_exit 1 bash -e gate.sh
+    expect_contains "$ERR" "baseline.metrics.acc = 0.95, metrics.acc = 0.93"
+}
+
 run_case "init --ci github writes a workflow that pulls, trains, gates and registers" case_github
 run_case "init --ci gitlab in an existing project, on its branch" case_gitlab_on_existing_project
 run_case "an existing workflow is replaced only with --force" case_never_overwrites_without_force
+run_case "the GitHub gate step passes and fails on real runs" case_github_gate_step_runs
 finish
