@@ -104,8 +104,37 @@ print([s for s in steps if s.get("name") == "Gate on metrics"][0]["run"])
     expect_contains "$ERR" "baseline.metrics.acc = 0.95, metrics.acc = 0.93"
 }
 
+# The same for GitLab: the gate lines of the train job's script, run in order by one shell.
+case_gitlab_gate_lines_run() {
+    pipeline_project <<'EOF'
+pipeline:
+  fit:
+    cmd: >-
+      echo "{\"acc\": ${acc}}" >metrics.json
+    params: [acc]
+    metrics: [metrics.json]
+EOF
+    printf 'acc: 0.95\n' >params.yaml
+    expect_exit 0 mlo init --ci gitlab
+    commit_all "pipeline and workflow"
+    python3 -c '
+import yaml
+script = yaml.safe_load(open(".gitlab-ci.yml"))["train"]["script"]
+print("\n".join(line for line in script if "runs" in line or "baseline" in line))
+' >gate.sh
+    export PATH=$(dirname "$MLO"):$PATH MLO_FAIL_IF="metrics.acc < 0.9" MLO_FAIL_IF_VS_MAIN="metrics.acc < baseline.metrics.acc"
+    "$MLO" -q train >/dev/null 2>&1
+    "$MLO" -q train -S acc=0.85 >/dev/null 2>&1
+    expect_exit 1 bash -e gate.sh
+    expect_contains "$ERR" "metrics.acc = 0.85 (--fail-if \"metrics.acc < 0.9\")"
+    "$MLO" -q train -S acc=0.97 >/dev/null 2>&1
+    expect_exit 0 bash -e gate.sh
+    expect_contains "$OUT" "metrics.acc"
+}
+
 run_case "init --ci github writes a workflow that pulls, trains, gates and registers" case_github
 run_case "init --ci gitlab in an existing project, on its branch" case_gitlab_on_existing_project
 run_case "an existing workflow is replaced only with --force" case_never_overwrites_without_force
 run_case "the GitHub gate step passes and fails on real runs" case_github_gate_step_runs
+run_case "the GitLab gate lines pass and fail on real runs" case_gitlab_gate_lines_run
 finish
