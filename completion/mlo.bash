@@ -6,7 +6,7 @@
 # Keep the tables below in step with src/cli/command_table.cpp and each command's cmd_*.cpp;
 # tests/e2e/test_help_and_man.sh checks that every flag `mlo CMD --help` shows is offered here.
 
-_mlo_commands="init track status checkout diff gc fsck train runs register serve deploy monitor keys audit help"
+_mlo_commands="init track status checkout diff gc fsck train runs register serve deploy monitor keys audit schedule help"
 
 # The subcommands of the commands that have them (src/cli/cmd_runs.cpp, cmd_register.cpp,
 # cmd_keys.cpp, cmd_audit.cpp, cmd_deploy.cpp); nothing for the others.
@@ -18,6 +18,7 @@ _mlo_subcommands() {
     keys) echo "generate list" ;;
     audit) echo "log verify" ;;
     monitor) echo "check watch" ;;
+    schedule) echo "install list remove" ;;
     esac
 }
 
@@ -27,18 +28,18 @@ _mlo_global_flags="-C --json -q --quiet -v --verbose --color -h --help"
 # Each command's own flags, as spelled in its cmd_<name>.cpp; a subcommand is "runs list".
 _mlo_command_flags() {
     case $1 in
-    init) echo "--template" ;;
+    init) echo "--template --ci --force" ;;
     track) echo "" ;;
     status) echo "--exit-code" ;;
     checkout) echo "--rev -f --force" ;;
     diff) echo "" ;;
     gc) echo "-n --dry-run" ;;
     fsck) echo "" ;;
-    train) echo "-S --set -j --jobs -f --force -n --dry-run --rerun --verify --keep" ;;
+    train) echo "-S --set -j --jobs --executor -f --force -n --dry-run --rerun --verify --keep" ;;
     runs) echo "" ;;
     "runs list") echo "--filter --sort --limit --columns --csv" ;;
-    "runs show") echo "" ;;
-    "runs compare") echo "--csv --html" ;;
+    "runs show") echo "--fail-if" ;;
+    "runs compare") echo "--csv --html --fail-if" ;;
     "runs diff") echo "" ;;
     register) echo "--from --version --bump --description --allow-dirty --sign --key" ;;
     "register list") echo "" ;;
@@ -62,6 +63,10 @@ _mlo_command_flags() {
     "keys list") echo "" ;;
     audit) echo "" ;;
     "audit log" | "audit verify") echo "" ;;
+    schedule) echo "" ;;
+    "schedule install") echo "--every --name --systemd --cron --yes --no-enable" ;;
+    "schedule list") echo "" ;;
+    "schedule remove") echo "--no-enable" ;;
     help) echo "" ;;
     esac
 }
@@ -75,8 +80,7 @@ _mlo_command_args() {
     diff) echo "revs2" ;;
     help) echo "commands" ;;
     train) echo "stages" ;;
-    runs | keys | audit) echo "subcommands" ;;
-    monitor) echo "subcommands" ;;
+    runs | keys | audit | monitor | schedule) echo "subcommands" ;;
     "runs show") echo "runs1" ;;
     "runs compare") echo "runs" ;;
     "runs diff") echo "runs2" ;;
@@ -101,6 +105,7 @@ _mlo_takes_value() {
     --from | --bump | --description | --key | --to | --signature | --markdown | -o | --output) return 0 ;;
     --name) return 0 ;;
     --model | --current | --since | --labels | --reference | --prom | --holdout | --every | --count) return 0 ;;
+    --ci | --executor | --fail-if) return 0 ;;
     --host | -p | --port | --workers | --token-file | --token-env | --tls-cert | --tls-key | --ready-file) return 0 ;;
     -t | --target | --strategy | --steps | --interval | --max-error-rate | --max-p99-ms | --ready-timeout | -n | --lines) return 0 ;;
     --version) [[ ${2-} == register ]] ;;
@@ -408,6 +413,14 @@ _mlo_complete_word() {
         ;;
     --template)
         _mlo_compgen_words "default pipeline" "$cur"
+        return 0
+        ;;
+    --ci)
+        _mlo_compgen_words "github gitlab" "$cur"
+        return 0
+        ;;
+    --executor)
+        _mlo_compgen_words "local slurm" "$cur"
         return 0
         ;;
     --rev)

@@ -11,6 +11,8 @@ packages=(
   libboost-dev curl openssl           # Boost.Beast/Asio for mlo serve; curl and openssl for its tests
   python3-sklearn python3-pandas   # the stages of examples/churn (run by /usr/bin/python3)
   chromium                         # test_monitor renders the HTML report headless to a screenshot
+  slurmctld slurmd munge slurm-client  # a single-node Slurm for the tests of `executor: slurm`
+  python3-yaml                     # tests/e2e/test_init_ci.sh parses the written CI workflows
 )
 
 missing=()

@@ -10,9 +10,15 @@ class InitCommand : public Command {
     void define(CLI::App& app) override {
         app.add_option("--template", m_options.template_name, "Project template (default: default)")
             ->option_text("NAME");
+        app.add_option("--ci", m_options.ci, "Also write a CI workflow: github or gitlab")
+            ->check(CLI::IsMember({"github", "gitlab"}))
+            ->option_text("PROVIDER");
+        app.add_flag("--force", m_options.force, "With --ci: replace an existing workflow file");
     }
 
     Result<int> run(Context& context) override {
+        if (m_options.force && m_options.ci.empty())
+            return fail(ErrorCode::usage, "--force goes with --ci (it replaces an existing workflow)");
         auto report = core::init_project(context.cwd, m_options);
         if (!report)
             return fail(std::move(report).error());

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <mlo/git/repository.hpp>
 #include <mlo/runs/run_compare.hpp>
+#include <mlo/runs/run_gate.hpp>
 #include <mlo/runs/run_store.hpp>
 #include <mlo/util/file_io.hpp>
 #include <set>
@@ -107,6 +108,8 @@ class RunsCommand : public Command {
             ->required()
             ->expected(1)
             ->option_text("RUN");
+        m_show->add_option("--fail-if", m_fail_if, "Exit 1 when the run matches this filter condition")
+            ->option_text("EXPR");
 
         m_compare = app.add_subcommand("compare", "Params and metrics of runs side by side");
         m_compare->add_option("runs", m_names, "Runs to compare")
@@ -116,6 +119,11 @@ class RunsCommand : public Command {
         m_compare->add_flag("--csv", m_csv, "Print CSV");
         m_compare->add_option("--html", m_html, "Write a self-contained HTML page with step-metric charts")
             ->option_text("FILE");
+        m_compare
+            ->add_option(
+                "--fail-if", m_fail_if,
+                "Exit 1 when a run after the first matches this condition (may name baseline.metrics.KEY)")
+            ->option_text("EXPR");
 
         m_diff = app.add_subcommand("diff", "What changed between two runs: code, data, params, results");
         m_diff->add_option("runs", m_names, "The old and the new run")
@@ -211,16 +219,69 @@ class RunsCommand : public Command {
         return 0;
     }
 
+    // Evaluates --fail-if on `runs` (against `baseline` when comparing) before anything is printed,
+    // so that a malformed condition fails cleanly. Returns the gate verdicts, one per run.
+    Result<std::vector<runs::GateResult>>
+    gates(runs::RunStore& store, const std::vector<runs::RunRecord>& runs, const runs::RunRecord* baseline) {
+        std::vector<runs::GateResult> out;
+        if (m_fail_if.empty())
+            return out;
+        for (const auto& run : runs) {
+            auto gate = runs::evaluate_gate(store, run, m_fail_if, baseline);
+            if (!gate)
+                return fail(std::move(gate).error());
+            out.push_back(std::move(*gate));
+        }
+        return out;
+    }
+
+    // Reports failed gates on stderr; the exit status: 1 when one holds.
+    int report_gates(Context& context, const std::vector<runs::RunRecord>& runs,
+                     const std::vector<runs::GateResult>& verdicts) {
+        int code = 0;
+        for (size_t i = 0; i < verdicts.size(); ++i) {
+            if (!verdicts[i].holds)
+                continue;
+            code = 1;
+            std::string values;
+            for (const auto& value : verdicts[i].values)
+                values += (values.empty() ? "" : ", ") + value;
+            // On stderr even with --json, which carries the same verdict in its "gates" list.
+            fmt::print(stderr, "{} run {}: {} (--fail-if \"{}\")\n",
+                       context.out.paint("mlo: gate failed:", Output::Color::red, true), runs[i].id, values,
+                       m_fail_if);
+        }
+        return code;
+    }
+
+    static nlohmann::json gates_json(const std::vector<runs::RunRecord>& runs,
+                                     const std::vector<runs::GateResult>& verdicts) {
+        nlohmann::json list = nlohmann::json::array();
+        for (size_t i = 0; i < verdicts.size(); ++i)
+            list.push_back({{"run", runs[i].id},
+                            {"failed", verdicts[i].holds},
+                            {"condition", verdicts[i].condition},
+                            {"values", verdicts[i].values}});
+        return list;
+    }
+
     Result<int> show(Context& context, runs::RunStore& store) {
         auto loaded = load_runs(store, m_names);
         if (!loaded)
             return fail(std::move(loaded).error());
         const auto& run = loaded->front();
+        auto verdicts = gates(store, *loaded, nullptr);
+        if (!verdicts)
+            return fail(std::move(verdicts).error());
+        int code = report_gates(context, *loaded, *verdicts);
         if (context.out.json()) {
             auto doc = run.to_json();
             doc.erase("schema");
-            context.out.json_result("mlo.runs.show/1", {{"run", doc}});
-            return 0;
+            nlohmann::json result = {{"run", doc}};
+            if (!m_fail_if.empty())
+                result["gates"] = gates_json(*loaded, *verdicts);
+            context.out.json_result("mlo.runs.show/1", result);
+            return code;
         }
         const Output& out = context.out;
         out.line(out.paint("run " + run.id, Output::Color::bold) + "  " + run.status);
@@ -252,6 +313,21 @@ class RunsCommand : public Command {
                              fmt::format("{:.2f}s", stage.cpu_seconds), human_bytes(stage.peak_rss_bytes),
                              stage.reason});
         print_table(out, table);
+        // Stages run elsewhere (Slurm): their jobs, final states and the jobs they waited for.
+        std::vector<std::vector<std::string>> jobs = {{"  stage", "executor", "job", "state", "after"}};
+        for (const auto& stage : run.stages) {
+            if (stage.executor.empty())
+                continue;
+            std::string after;
+            for (const auto& id : stage.job_after)
+                after += (after.empty() ? "" : ",") + id;
+            jobs.push_back({"  " + stage.name, stage.executor, stage.job_id.empty() ? "-" : stage.job_id,
+                            stage.job_state.empty() ? "-" : stage.job_state, after.empty() ? "-" : after});
+        }
+        if (jobs.size() > 1) {
+            out.line("jobs");
+            print_table(out, jobs);
+        }
         bool any_outs = false;
         for (const auto& stage : run.stages)
             for (const auto& item : stage.outs) {
@@ -260,13 +336,18 @@ class RunsCommand : public Command {
                 any_outs = true;
                 out.line("  " + item.path + "  " + item.id.str().substr(0, 19) + "  (" + stage.name + ")");
             }
-        return 0;
+        return code;
     }
 
     Result<int> compare(Context& context, runs::RunStore& store) {
         auto loaded = load_runs(store, m_names);
         if (!loaded)
             return fail(std::move(loaded).error());
+        std::vector<runs::RunRecord> candidates(loaded->begin() + 1, loaded->end());
+        auto verdicts = gates(store, candidates, &loaded->front());
+        if (!verdicts)
+            return fail(std::move(verdicts).error());
+        int code = report_gates(context, candidates, *verdicts);
         auto rows = runs::compare_runs(*loaded);
         if (!m_html.empty()) {
             MLO_TRY(util::write_file_atomic(m_html, runs::comparison_html(*loaded)));
@@ -282,8 +363,11 @@ class RunsCommand : public Command {
                     values.push_back(value ? nlohmann::json(*value) : nlohmann::json(nullptr));
                 keys.push_back({{"key", row.key}, {"values", values}, {"differs", row.differs}});
             }
-            context.out.json_result("mlo.runs.compare/1", {{"runs", ids}, {"rows", keys}});
-            return 0;
+            nlohmann::json result = {{"runs", ids}, {"rows", keys}};
+            if (!m_fail_if.empty())
+                result["gates"] = gates_json(candidates, *verdicts);
+            context.out.json_result("mlo.runs.compare/1", result);
+            return code;
         }
         std::vector<std::string> header = {"key"};
         for (const auto& run : *loaded)
@@ -300,7 +384,7 @@ class RunsCommand : public Command {
         if (m_csv) {
             for (const auto& row : table)
                 context.out.line(csv_row(row));
-            return 0;
+            return code;
         }
         for (size_t i = 1; i < table.size(); ++i)
             if (highlight[i])
@@ -309,7 +393,7 @@ class RunsCommand : public Command {
                 table[i][0] = "  " + table[i][0];
         table[0][0] = "  key";
         print_table(context.out, table, highlight);
-        return 0;
+        return code;
     }
 
     Result<int> diff(Context& context, runs::RunStore& store) {
@@ -370,7 +454,7 @@ class RunsCommand : public Command {
     }
 
     CLI::App *m_list = nullptr, *m_show = nullptr, *m_compare = nullptr, *m_diff = nullptr;
-    std::string m_filter, m_sort, m_columns, m_html;
+    std::string m_filter, m_sort, m_columns, m_html, m_fail_if;
     size_t m_limit = 0;
     bool m_csv = false;
     std::vector<std::string> m_names;

@@ -47,6 +47,10 @@ class TrainCommand : public Command {
             ->option_text("KEY=VALUE");
         app.add_option("-j,--jobs", m_options.jobs, "Stages to run at once (default: one per core)")
             ->option_text("N");
+        app.add_option("--executor", m_options.executor,
+                       "Run every stage with this executor (local, slurm), whatever the stages say")
+            ->check(CLI::IsMember({"local", "slurm"}))
+            ->option_text("NAME");
         app.add_flag("-f,--force", m_options.force, "Run the selected stages even if they are up to date");
         app.add_flag("-n,--dry-run", m_options.dry_run, "Print what would run and why; run nothing");
         app.add_option("--rerun", m_rerun,

@@ -17,6 +17,7 @@ std::unique_ptr<Command> make_serve_command();
 std::unique_ptr<Command> make_deploy_command();
 std::unique_ptr<Command> make_monitor_command();
 std::unique_ptr<Command> make_audit_command();
+std::unique_ptr<Command> make_schedule_command();
 std::unique_ptr<Command> make_help_command();
 
 const std::vector<CommandSpec>& command_table() {
@@ -46,6 +47,8 @@ const std::vector<CommandSpec>& command_table() {
         {"keys", "Create and list Ed25519 signing keys", Needs::nothing, make_keys_command},
         {"audit", "Show and verify the tamper-evident record of registry events", Needs::project,
          make_audit_command},
+        {"schedule", "Run a command periodically: systemd user timer or crontab line", Needs::project,
+         make_schedule_command},
         {"help", "Show help for a command", Needs::nothing, make_help_command},
     };
     return k_commands;

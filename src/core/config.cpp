@@ -31,6 +31,8 @@ const Names k_store_keys = {"link"};
 const Names k_remote_keys = {"url", "endpoint", "region", "profile", "jobs"};
 const Names k_stage_keys = {"cmd",      "deps",  "params", "outs",          "metrics",
                             "executor", "slurm", "desc",   "always_changed"};
+const Names k_slurm_keys = {"partition", "time", "cpus", "mem", "gpus"};
+const Names k_executors = {"local", "slurm"};
 const Names k_model_keys = {"path", "type", "signature", "serve", "description"};
 const Names k_signature_keys = {"inputs", "outputs"};
 const Names k_field_keys = {"name", "type", "pii"};
@@ -142,6 +144,7 @@ class Validator {
     void remote(const Entry& entry);
     void pipeline(const Entry& entry);
     void stage(const Entry& entry);
+    void slurm_options(const Entry& entry, const std::string& where, SlurmOptions& options);
     void models(const Entry& entry);
     void model(const Entry& entry);
     void signature(const Entry& entry, const std::string& where);
@@ -445,11 +448,17 @@ void Validator::stage(const Entry& entry) {
                                          "list keys of the params file"))
                 stage_config.params.push_back(std::move(key.value));
         } else if (item.key == "executor") {
-            if (auto executor = string_value(item, item_where))
+            if (auto executor = string_value(item, item_where)) {
                 stage_config.executor = *executor == "local" ? std::string() : *executor;
+                if (std::find(k_executors.begin(), k_executors.end(), *executor) == k_executors.end())
+                    report(value_line(item), item_where + ": unknown executor '" + *executor + "'",
+                           "executors: " + join(k_executors));
+            }
         } else if (item.key == "slurm") {
-            if (expect_map(item, item_where, true))
+            if (expect_map(item, item_where, true)) {
                 stage_config.executor_options = item.value;
+                slurm_options(item, item_where, stage_config.slurm);
+            }
         } else if (item.key == "desc") {
             if (auto desc = string_value(item, item_where))
                 stage_config.desc = *desc;
@@ -462,6 +471,82 @@ void Validator::stage(const Entry& entry) {
         report(util::yaml_line(entry.key_node), where + ": missing required key 'cmd'",
                "a stage needs the command that produces its outs, e.g. `cmd: python3 src/train.py`");
     m_config.pipeline.push_back(std::move(stage_config));
+}
+
+// Each value goes to sbatch as one argument (never through a shell), so these checks are about
+// catching typos early, with a line number, rather than when the job is submitted.
+void Validator::slurm_options(const Entry& entry, const std::string& where, SlurmOptions& options) {
+    if (entry.value.IsNull())
+        return;
+    auto all_of = [](const std::string& text, auto predicate) {
+        return !text.empty() && std::all_of(text.begin(), text.end(), predicate);
+    };
+    auto digits = [&](const std::string& text) {
+        return all_of(text, [](char c) { return c >= '0' && c <= '9'; });
+    };
+    for (const auto& item : known_entries(entry.value, where, k_slurm_keys)) {
+        std::string item_where = where + "." + item.key;
+        auto value = string_value(item, item_where);
+        if (!value)
+            continue;
+        const std::string& text = *value;
+        int line = value_line(item);
+        if (item.key == "partition") {
+            if (valid_name(text, "_-."))
+                options.partition = text;
+            else
+                report(line, item_where + ": '" + text + "' is not a partition name",
+                       "a partition name as `sinfo` lists it, e.g. `partition: gpu`");
+        } else if (item.key == "cpus") {
+            if (digits(text) && text.size() < 6 && std::stoi(text) > 0)
+                options.cpus = std::stoi(text);
+            else
+                report(line, item_where + ": must be a positive integer, not '" + text + "'");
+        } else if (item.key == "mem") {
+            std::string number = text;
+            if (!number.empty() && std::string("KMGTkmgt").find(number.back()) != std::string::npos)
+                number.pop_back();
+            if (digits(number))
+                options.mem = text;
+            else
+                report(line, item_where + ": '" + text + "' is not a memory size",
+                       "a number of megabytes or one with a K, M, G or T suffix, e.g. `mem: 16G`");
+        } else if (item.key == "gpus") {
+            size_t colon = text.rfind(':');
+            std::string count = colon == std::string::npos ? text : text.substr(colon + 1);
+            std::string type = colon == std::string::npos ? "" : text.substr(0, colon);
+            if (digits(count) && std::stoll(count.substr(0, 6)) > 0 &&
+                (colon == std::string::npos || valid_name(type, "_-.")))
+                options.gpus = text;
+            else
+                report(line, item_where + ": '" + text + "' is not a GPU count",
+                       "N or TYPE:N, e.g. `gpus: 1` or `gpus: a100:2`");
+        } else if (item.key == "time") {
+            // Slurm's forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S, or UNLIMITED.
+            std::string rest = text;
+            bool ok = !rest.empty();
+            size_t dash = rest.find('-');
+            int parts_allowed = 3;
+            if (dash != std::string::npos) {
+                ok = digits(rest.substr(0, dash));
+                rest = rest.substr(dash + 1);
+            }
+            int parts = 0;
+            size_t start = 0;
+            while (ok && start <= rest.size()) {
+                size_t end = std::min(rest.find(':', start), rest.size());
+                ok = digits(rest.substr(start, end - start));
+                ++parts;
+                start = end + 1;
+            }
+            ok = ok && parts <= parts_allowed;
+            if (ok || text == "UNLIMITED" || text == "infinite")
+                options.time = text;
+            else
+                report(line, item_where + ": '" + text + "' is not a time limit",
+                       "minutes, MM:SS, HH:MM:SS or D-HH:MM:SS, e.g. `time: 2:00:00`");
+        }
+    }
 }
 
 void Validator::models(const Entry& entry) {

@@ -1,3 +1,4 @@
+#include <mlo/core/ci_workflow.hpp>
 #include <mlo/core/embedded_files.hpp>
 #include <mlo/core/init.hpp>
 #include <mlo/core/project.hpp>
@@ -64,11 +65,15 @@ Result<InitReport> init_project(const fs::path& dir_in, const InitOptions& optio
         return fail(std::move(repo).error());
     }
     fs::path config_path = dir / k_project_file;
+    std::string project_name = project_name_for(dir);
     if (fs::exists(config_path, ec)) {
         auto existing = load_config(config_path); // a broken mlo.yaml is reported, never overwritten
         if (!existing)
             return fail(std::move(existing).error());
+        project_name = existing->project;
     }
+    if (!options.ci.empty())
+        MLO_TRY(check_ci_workflow(dir, options.ci, options.force));
 
     if (!repo) {
         auto created = git::Repository::init(dir);
@@ -80,7 +85,7 @@ Result<InitReport> init_project(const fs::path& dir_in, const InitOptions& optio
         std::string text(*template_text);
         auto at = text.find("@PROJECT@");
         if (at != std::string::npos)
-            text.replace(at, 9, project_name_for(dir));
+            text.replace(at, 9, project_name);
         MLO_TRY(util::write_file_atomic(config_path, text));
         report.created.push_back(k_project_file);
     }
@@ -94,6 +99,17 @@ Result<InitReport> init_project(const fs::path& dir_in, const InitOptions& optio
         return fail(std::move(ignored).error());
     if (*ignored)
         report.created.push_back(".gitignore entry /" + std::string(k_store_dir) + "/");
+    if (!options.ci.empty()) {
+        // The branch checked out now is taken as the main one (a fresh repository: "main").
+        std::string main_branch = "main";
+        if (auto opened = git::Repository::discover(dir))
+            if (auto head = opened->head(); head && !head->branch.empty())
+                main_branch = head->branch;
+        auto written = write_ci_workflow(dir, options.ci, project_name, main_branch);
+        if (!written)
+            return fail(std::move(written).error());
+        report.created.push_back(*written);
+    }
     return report;
 }
 

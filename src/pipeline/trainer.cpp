@@ -12,6 +12,12 @@
 //   4. else look the exact inputs up in the run cache → restore the outs from the store;
 //   5. else run the command, then store the outs and remember them in the run cache.
 //
+// Step 5 goes through a StageExecutor: local processes, or Slurm batch jobs. A batch executor can
+// take a stage before its upstream stages have finished, handing their job ids over as
+// dependencies, so the whole DAG reaches the cluster's queue at once. Such a chained stage cannot
+// be skipped or restored (its deps do not exist yet): it always runs, and its deps are hashed
+// once its job has ended.
+//
 // mlo.lock is written once at the end, atomically, with the new entries of the stages that
 // succeeded merged into the previous file: a failed stage keeps its last good entry.
 #include <condition_variable>
@@ -25,6 +31,7 @@
 #include <mlo/pipeline/metrics.hpp>
 #include <mlo/pipeline/params.hpp>
 #include <mlo/pipeline/run_cache.hpp>
+#include <mlo/pipeline/stage_executor.hpp>
 #include <mlo/pipeline/stage_process.hpp>
 #include <mlo/pipeline/trainer.hpp>
 #include <mlo/runs/run_store.hpp>
@@ -121,6 +128,18 @@ std::string reason_to_run(const LockedStage* locked, const StageInputs& inputs,
 
 enum class State { pending, running, done };
 
+std::string join_ids(const std::vector<std::string>& ids) {
+    std::string out;
+    for (const auto& id : ids)
+        out += (out.empty() ? "" : ", ") + id;
+    return out;
+}
+
+std::string first_line(const std::string& text) {
+    std::string line = text.substr(0, text.find('\n'));
+    return line.empty() ? "no message" : line;
+}
+
 struct StageWork {
     const core::StageConfig* config = nullptr;
     State state = State::pending;
@@ -129,6 +148,9 @@ struct StageWork {
     std::optional<LockedStage> new_lock; // set when the stage's lock entry changes
     std::map<std::string, double> file_metrics;
     std::vector<runs::StepMetric> step_metrics;
+    std::vector<std::string> after; // chained: job ids of upstream stages in flight at its start
+    std::string job_id;             // its batch job, once submitted (guarded by m_done_mutex)
+    bool holds_slot = false;        // counts against --jobs (local stages)
 };
 
 class Trainer {
@@ -139,9 +161,12 @@ class Trainer {
 
   private:
     Status prepare();
-    Result<StageInputs> resolve_inputs(const core::StageConfig& stage);
+    Result<StageInputs> resolve_inputs(const core::StageConfig& stage, bool hash_deps = true);
     Status execute_stage(StageWork& work);
-    Status run_command(StageWork& work, const StageInputs& inputs);
+    Status finish_stage(StageWork& work);
+    Status run_command(StageWork& work, StageInputs& inputs, bool hash_deps_after);
+    StageExecutor& executor_for(const std::string& stage);
+    std::string abandon_reason(const std::string& stage);
     Result<LockedStage> collect_outs(StageWork& work, const StageInputs& inputs);
     Status restore_outs(const RunCache::Entry& entry);
     void event(const std::string& stage, const std::string& text) {
@@ -160,8 +185,11 @@ class Trainer {
     std::unique_ptr<RunCache> m_run_cache;
     std::string m_run_id;
     fs::path m_run_tmp;
-    std::mutex m_mutex; // guards m_works' records when stages finish concurrently
+    std::mutex m_mutex;      // guards m_works' records when stages finish concurrently
+    std::mutex m_done_mutex; // guards the scheduler's view: StageWork::state and job_id
     std::map<std::string, StageWork> m_works;
+    std::unique_ptr<StageExecutor> m_local = make_local_executor();
+    std::unique_ptr<StageExecutor> m_slurm = make_slurm_executor();
 
     // HEAD and the uncommitted diff, read once, before the first write of this run (see run()).
     struct GitState {
@@ -214,7 +242,23 @@ Status Trainer::prepare() {
     return {};
 }
 
-Result<StageInputs> Trainer::resolve_inputs(const core::StageConfig& stage) {
+StageExecutor& Trainer::executor_for(const std::string& stage) {
+    const std::string& name = m_options.executor.empty() ? m_dag->stage(stage).executor : m_options.executor;
+    return name == "slurm" ? *m_slurm : *m_local;
+}
+
+// A chained stage's result is unwanted once one of its upstream stages has failed.
+std::string Trainer::abandon_reason(const std::string& stage) {
+    std::lock_guard guard(m_done_mutex);
+    for (const auto& up : m_dag->upstream(stage)) {
+        auto it = m_works.find(up);
+        if (it != m_works.end() && it->second.state == State::done && !it->second.ok)
+            return "upstream stage " + up + " failed";
+    }
+    return {};
+}
+
+Result<StageInputs> Trainer::resolve_inputs(const core::StageConfig& stage, bool hash_deps) {
     StageInputs inputs;
     auto cmd = expand_template(stage.cmd, *m_params);
     if (!cmd)
@@ -229,7 +273,7 @@ Result<StageInputs> Trainer::resolve_inputs(const core::StageConfig& stage) {
             return fail(std::move(value).error().context("stage '" + stage.name + "'"));
         inputs.params[key] = *value;
     }
-    for (const auto& dep : stage.deps) {
+    for (const auto& dep : hash_deps ? stage.deps : std::vector<std::string>{}) {
         std::string path = normalize_pipeline_path(dep);
         auto hashed = hash_path(m_project, *m_cache, path, false);
         if (!hashed)
@@ -294,7 +338,7 @@ Result<LockedStage> Trainer::collect_outs(StageWork& work, const StageInputs& in
     return locked;
 }
 
-Status Trainer::run_command(StageWork& work, const StageInputs& inputs) {
+Status Trainer::run_command(StageWork& work, StageInputs& inputs, bool hash_deps_after) {
     const auto& stage = *work.config;
     // Outs are the stage's products: remove stale ones so the command cannot pass by leaving an
     // old file in place, and create their parent directories.
@@ -305,13 +349,63 @@ Status Trainer::run_command(StageWork& work, const StageInputs& inputs) {
             fs::create_directories((m_project.root() / out).parent_path(), ec);
         }
     fs::path metrics_file = m_run_tmp / (stage.name + ".metrics.jsonl");
-    auto outcome = run_stage_command(m_project.objects(),
-                                     {m_run_id, stage.name, inputs.cmd, m_project.root(), m_params_path,
-                                      metrics_file, m_options.stop_requested, m_options.on_output});
+    StageExecutor& executor = executor_for(stage.name);
+    ExecutorStage request;
+    request.command = {m_run_id,
+                       stage.name,
+                       inputs.cmd,
+                       m_project.root(),
+                       m_params_path,
+                       metrics_file,
+                       m_options.stop_requested,
+                       m_options.on_output};
+    request.slurm = stage.slurm;
+    request.job_name = "mlo-" + m_project.config().project + "-" + stage.name;
+    request.scratch = m_run_tmp;
+    request.after = work.after;
+    request.on_submitted = [&](const std::string& job_id) {
+        event(stage.name,
+              "submitted as Slurm job " + job_id +
+                  (work.after.empty() ? std::string() : " (after job " + join_ids(work.after) + ")"));
+        std::lock_guard guard(m_done_mutex);
+        work.job_id = job_id;
+    };
+    if (!work.after.empty())
+        request.abandon_reason = [this, name = stage.name] { return abandon_reason(name); };
+    auto outcome = executor.run(m_project.objects(), request);
     if (!outcome)
         return fail(std::move(outcome).error());
     const ProcessResult* result = &outcome->process;
     auto& record = work.record;
+    if (executor.name() != "local") {
+        record.executor = executor.name();
+        record.job_id = outcome->job_id;
+        record.job_state = outcome->job_state;
+        record.job_after = outcome->job_after;
+    }
+    if (!work.after.empty() && outcome->abandoned.empty() && !result->interrupted &&
+        outcome->job_state != "COMPLETED") {
+        // Slurm may cancel a job whose upstream job failed before mlo has seen that failure: wait
+        // for the upstream stages (their jobs have ended) to tell "not run" from a failure.
+        for (;;) {
+            {
+                std::lock_guard guard(m_done_mutex);
+                const auto& ups = m_dag->upstream(stage.name);
+                if (std::all_of(ups.begin(), ups.end(), [&](const std::string& up) {
+                        auto it = m_works.find(up);
+                        return it == m_works.end() || it->second.state == State::done;
+                    }))
+                    break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        outcome->abandoned = abandon_reason(stage.name);
+    }
+    if (!outcome->abandoned.empty()) {
+        record.status = "not run";
+        record.reason = outcome->abandoned;
+        return {};
+    }
     record.exit_code = result->exit_code;
     record.signal = result->signal;
     record.wall_seconds = result->wall_seconds;
@@ -335,11 +429,31 @@ Status Trainer::run_command(StageWork& work, const StageInputs& inputs) {
         record.status = "killed";
         return {};
     }
+    if (!outcome->job_state.empty() && outcome->job_state != "COMPLETED") {
+        record.status = "failed";
+        record.reason += outcome->job_id.empty()
+                             ? "; sbatch refused it: " + first_line(result->stderr_text)
+                             : fmt::format("; Slurm job {} ended {} (exit code {})", outcome->job_id,
+                                           outcome->job_state, result->exit_code);
+        return {};
+    }
     if (result->exit_code != 0) {
         record.status = "failed";
         record.reason += result->signal ? fmt::format("; killed by signal {}", result->signal)
                                         : fmt::format("; exited with {}", result->exit_code);
         return {};
+    }
+    if (hash_deps_after) {
+        // A chained stage started before its deps existed: hash them now that they do.
+        auto resolved = resolve_inputs(stage);
+        if (!resolved) {
+            record.status = "failed";
+            record.reason += "; " + resolved.error().message;
+            return {};
+        }
+        inputs = std::move(*resolved);
+        for (const auto& dep : inputs.deps)
+            record.deps.push_back(to_path_id(dep));
     }
     auto locked = collect_outs(work, inputs);
     if (!locked) {
@@ -371,6 +485,23 @@ Status Trainer::execute_stage(StageWork& work) {
                 return {};
             }
         }
+    }
+    if (!work.after.empty()) {
+        // Chained behind upstream jobs still in flight: it must run, and its deps do not exist yet.
+        auto partial = resolve_inputs(stage, false);
+        if (!partial) {
+            record.status = "failed";
+            record.reason = partial.error().message;
+            record.ended_ns = util::unix_time_ns();
+            return {};
+        }
+        record.cmd = partial->cmd;
+        record.params = partial->params;
+        record.reason = "upstream jobs " + join_ids(work.after) + " will produce its deps";
+        event(stage.name, "running: " + record.reason);
+        capture_git_state();
+        MLO_TRY(run_command(work, *partial, true));
+        return finish_stage(work);
     }
     auto inputs = resolve_inputs(stage);
     if (!inputs) {
@@ -452,15 +583,21 @@ Status Trainer::execute_stage(StageWork& work) {
     }
     event(stage.name, "running: " + reason);
     capture_git_state();
-    MLO_TRY(run_command(work, *inputs));
+    MLO_TRY(run_command(work, *inputs, false));
+    return finish_stage(work);
+}
+
+Status Trainer::finish_stage(StageWork& work) {
+    auto& record = work.record;
     if (work.new_lock) {
         for (const auto* list : {&work.new_lock->outs, &work.new_lock->metrics})
             for (const auto& out : *list)
                 record.outs.push_back(to_path_id(out));
     }
     record.ended_ns = util::unix_time_ns();
-    event(stage.name, record.status == "succeeded" ? fmt::format("succeeded in {:.2f}s", record.wall_seconds)
-                                                   : record.status + ": " + record.reason);
+    event(work.config->name, record.status == "succeeded"
+                                 ? fmt::format("succeeded in {:.2f}s", record.wall_seconds)
+                                 : record.status + ": " + record.reason);
     return {};
 }
 
@@ -497,6 +634,13 @@ Result<TrainReport> Trainer::run() {
         }
     }
 
+    if (!m_options.executor.empty() && m_options.executor != "local" && m_options.executor != "slurm")
+        return fail(ErrorCode::usage, "unknown executor '" + m_options.executor + "'",
+                    "executors: local, slurm");
+    if (!m_options.dry_run)
+        for (const auto& name : *selected)
+            MLO_TRY(executor_for(name).check_available());
+
     TrainReport report;
     int64_t started = util::unix_time_ns();
     m_run_id = runs::new_run_id();
@@ -522,7 +666,6 @@ Result<TrainReport> Trainer::run() {
     unsigned jobs = m_options.jobs ? m_options.jobs : std::max(1u, std::thread::hardware_concurrency());
     if (m_options.dry_run)
         jobs = 1;
-    std::mutex done_mutex;
     std::condition_variable done_signal;
     size_t running = 0;
     std::optional<Error> fatal;
@@ -545,15 +688,37 @@ Result<TrainReport> Trainer::run() {
         }
         return true;
     };
+    auto chains = [&](const std::string& name) {
+        return !m_options.dry_run && executor_for(name).chains_jobs();
+    };
+    // For a stage on a batch executor whose unfinished upstream stages are all submitted jobs on
+    // it: their job ids, to submit it right away behind them. nullopt when it must wait.
+    auto chain_after = [&](const std::string& name) -> std::optional<std::vector<std::string>> {
+        if (!chains(name))
+            return std::nullopt;
+        std::vector<std::string> after;
+        for (const auto& up : m_dag->upstream(name)) {
+            auto it = m_works.find(up);
+            if (it == m_works.end() || it->second.state == State::done)
+                continue;
+            if (it->second.state != State::running || !chains(up) || it->second.job_id.empty())
+                return std::nullopt;
+            after.push_back(it->second.job_id);
+        }
+        return after;
+    };
 
-    std::unique_lock lock(done_mutex);
+    std::unique_lock lock(m_done_mutex);
     for (;;) {
         bool progressed = true;
         while (progressed) {
             progressed = false;
             for (const auto& name : *selected) {
                 auto& work = m_works[name];
-                if (work.state != State::pending || !ready(name))
+                if (work.state != State::pending)
+                    continue;
+                std::optional<std::vector<std::string>> after;
+                if (!ready(name) && !(after = chain_after(name)))
                     continue;
                 std::string failed_up = blocked_by(name);
                 if (!failed_up.empty() || fatal || stop_requested()) {
@@ -566,18 +731,21 @@ Result<TrainReport> Trainer::run() {
                     progressed = true;
                     continue;
                 }
-                if (running >= jobs)
+                // Stages on a batch executor wait in the cluster's queue, not in a local slot.
+                work.holds_slot = !chains(name);
+                if (work.holds_slot && running >= jobs)
                     continue;
                 work.state = State::running;
-                ++running;
+                work.after = after ? *after : std::vector<std::string>{};
+                running += work.holds_slot ? 1 : 0;
                 order.push_back(name);
                 threads.emplace_back([&, name] {
                     auto ok = execute_stage(m_works[name]);
-                    std::lock_guard guard(done_mutex);
+                    std::lock_guard guard(m_done_mutex);
                     if (!ok && !fatal)
                         fatal = std::move(ok).error();
                     m_works[name].state = State::done;
-                    --running;
+                    running -= m_works[name].holds_slot ? 1 : 0;
                     done_signal.notify_all();
                 });
                 progressed = true;

@@ -78,6 +78,11 @@ json RunRecord::to_json() const {
                               {"deps", path_ids_to_json(stage.deps)},
                               {"outs", path_ids_to_json(stage.outs)},
                               {"params", stage.params}});
+        if (!stage.executor.empty())
+            stage_list.back()["executor"] = {{"name", stage.executor},
+                                             {"job_id", stage.job_id},
+                                             {"job_state", stage.job_state},
+                                             {"after", stage.job_after}};
     }
     json steps = json::array();
     for (const auto& step : step_metrics)
@@ -156,6 +161,13 @@ Result<RunRecord> RunRecord::from_json(const json& doc) {
             stage.deps = std::move(*deps);
             stage.outs = std::move(*outs);
             stage.params = item.value("params", std::map<std::string, std::string>{});
+            if (item.contains("executor")) {
+                const auto& executor = item.at("executor");
+                stage.executor = executor.value("name", "");
+                stage.job_id = executor.value("job_id", "");
+                stage.job_state = executor.value("job_state", "");
+                stage.job_after = executor.value("after", std::vector<std::string>{});
+            }
             run.stages.push_back(std::move(stage));
         }
         run.environment = doc.value("environment", json::object());

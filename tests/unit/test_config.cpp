@@ -472,3 +472,27 @@ TEST_CASE("load_config reads a file and names it in errors", "[config]") {
     CHECK(missing.error().code == ErrorCode::input);
     CHECK_THAT(missing.error().message, Catch::Contains("nope.yaml") && Catch::Contains("No such file"));
 }
+
+TEST_CASE("slurm options are parsed and checked with their lines", "[config]") {
+    auto good =
+        parse_config("project: x\npipeline:\n  train:\n    cmd: run\n    executor: slurm\n"
+                     "    slurm: {partition: gpu, time: '1-02:00:00', cpus: 8, mem: 16G, gpus: 'a100:2'}\n");
+    REQUIRE(good);
+    const auto& stage = good->pipeline.at(0);
+    CHECK(stage.executor == "slurm");
+    CHECK(stage.slurm.partition == "gpu");
+    CHECK(stage.slurm.time == "1-02:00:00");
+    CHECK(stage.slurm.cpus == 8);
+    CHECK(stage.slurm.mem == "16G");
+    CHECK(stage.slurm.gpus == "a100:2");
+
+    auto bad = parse_config("project: x\npipeline:\n  train:\n    cmd: run\n    executor: pbs\n"
+                            "    slurm:\n      cpus: 0\n      time: '1:2:3:4'\n      mem: 12X\n");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == ErrorCode::input);
+    const auto& message = bad.error().message;
+    CHECK(message.find("line 5: pipeline.train.executor: unknown executor 'pbs'") != std::string::npos);
+    CHECK(message.find("line 7: pipeline.train.slurm.cpus") != std::string::npos);
+    CHECK(message.find("line 8: pipeline.train.slurm.time") != std::string::npos);
+    CHECK(message.find("line 9: pipeline.train.slurm.mem") != std::string::npos);
+}

@@ -14,6 +14,15 @@ namespace mlo::core {
 
 using store::LinkMode;
 
+// A stage's `slurm:` map, validated (see config.cpp); each value becomes one sbatch argument.
+struct SlurmOptions {
+    std::string partition; // --partition
+    std::string time;      // --time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS
+    int cpus = 0;          // --cpus-per-task; 0 = Slurm's default
+    std::string mem;       // --mem: a number with an optional K, M, G or T suffix
+    std::string gpus;      // --gpus: N or TYPE:N
+};
+
 // One stage of the `pipeline:` section.
 struct StageConfig {
     std::string name;
@@ -24,6 +33,7 @@ struct StageConfig {
     std::vector<std::string> metrics;
     std::string executor;        // empty = local ("local" in the file is stored as "")
     YAML::Node executor_options; // the stage's `slurm:` map; Null when absent
+    SlurmOptions slurm;          // the same map, validated
     std::string desc;
     bool always_changed = false; // run every time, even when no input changed
 };

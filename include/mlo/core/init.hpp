@@ -9,6 +9,8 @@ namespace mlo::core {
 
 struct InitOptions {
     std::string template_name = "default"; // templates/project/<name>.yaml
+    std::string ci;                        // "github" or "gitlab": also write a CI workflow
+    bool force = false;                    // with `ci`: replace an existing workflow file
 };
 
 struct InitReport {

@@ -10,6 +10,7 @@
 #include <mlo/util/error.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mlo::pipeline {
 
@@ -72,6 +73,10 @@ struct StageCommand {
 struct StageOutcome {
     ProcessResult process;
     std::optional<hash::ObjectId> stdout_log, stderr_log; // the output stored as objects (if any)
+    // Batch executors: the job and how it ended ("COMPLETED", "FAILED", "CANCELLED", ...).
+    std::string job_id, job_state;
+    std::vector<std::string> job_after; // the job ids it waited for
+    std::string abandoned;              // non-empty: cancelled unrun because of this reason
 };
 
 // Runs a stage command with MLO_RUN_ID, MLO_STAGE, MLO_PARAMS, MLO_METRICS and MLO_PROJECT_ROOT set

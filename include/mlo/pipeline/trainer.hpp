@@ -18,6 +18,7 @@ struct TrainOptions {
     bool force = false;                 // run every selected stage even if up to date
     bool dry_run = false;               // decide and report, run nothing, write nothing
     std::map<std::string, std::string> tags;
+    std::string executor; // "local" or "slurm" for every stage; "" = each stage's `executor:`
     const std::atomic<bool>* stop_requested = nullptr; // set by the CLI's SIGINT handler
     // Each line a stage prints, as it arrives (called from worker threads, one line at a time).
     std::function<void(const std::string& stage, const std::string& line, bool is_stderr)> on_output;

@@ -42,6 +42,10 @@ struct StageRun {
     std::optional<hash::ObjectId> stdout_log, stderr_log;
     std::vector<PathId> deps, outs;
     std::map<std::string, std::string> params;
+    // Where it ran when not locally: "slurm", its job id, the job's final state and the job ids
+    // it depended on (the DAG as Slurm saw it). Empty for local stages, and then not serialised.
+    std::string executor, job_id, job_state;
+    std::vector<std::string> job_after;
 };
 
 // A recorded run (SPEC.md section 5). Stored as a canonical JSON object in the store; a ref file
