@@ -32,7 +32,6 @@
 #include <mutex>
 #include <optional>
 #include <pthread.h>
-#include <sys/socket.h>
 #include <thread>
 
 namespace mlo::serve {
@@ -165,13 +164,10 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
     // would close the socket: a slow client must still be told 408 before the connection closes.
     void arm_deadline(double seconds_from_now) {
         m_timed_out = false;
-        uint64_t generation = ++m_deadline_generation;
         m_deadline.expires_after(seconds(seconds_from_now));
-        m_deadline.async_wait([self = this->shared_from_this(), generation](beast::error_code ec) {
-            // Cancelled: the read finished in time. A timer that expired just as the read
-            // finished must not touch the socket either: another thread may be writing the answer.
-            if (ec || self->m_deadline_generation.load() != generation)
-                return;
+        m_deadline.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            if (ec)
+                return; // cancelled: the read finished in time
             self->m_timed_out = true;
             beast::error_code ignored;
             self->tcp_layer().socket().cancel(ignored);
@@ -247,7 +243,6 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
             return;
         }
         m_deadline.cancel();
-        ++m_deadline_generation; // this read is over, whatever its timer does now
         auto message = m_parser->release();
         m_keep_alive = message.keep_alive();
         m_head_request = message.method() == http::verb::head;
@@ -272,118 +267,38 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
         m_server.handler(std::move(request), [self, executor, answered](HttpResponse response) {
             if (answered->exchange(true))
                 return; // a second answer is a bug in the caller; the first one stands
-            if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-                // While it waits for the handler the session has nothing outstanding (no read, no
-                // write, its read deadline cancelled), so whichever thread answers may carry on
-                // with the session: see answer_directly.
-                self->answer_directly(std::move(response));
+            net::post(executor, [self, response = std::move(response)]() mutable {
+                self->write(std::move(response));
                 self->m_server.request_finished();
-            } else {
-                // TLS: the SSL stream's state is left to the strand alone.
-                net::post(executor, [self, response = std::move(response)]() mutable {
-                    self->write(std::move(response));
-                    self->m_server.request_finished();
-                });
-            }
+            });
         });
     }
 
-    using Message = http::response<http::string_body>;
-
-    std::shared_ptr<Message> make_message(HttpResponse response, bool close_after) const {
-        auto message = std::make_shared<Message>();
+    void write(HttpResponse response) {
+        auto message = std::make_shared<http::response<http::string_body>>();
         message->version(11);
         message->result(static_cast<unsigned>(response.status));
         message->set(http::field::server, "mlo");
         message->set(http::field::content_type, response.content_type);
         for (auto& [name, value] : response.headers)
             message->set(name, value);
+        bool close_after = m_close_after || !m_keep_alive || m_server.stopping.load();
         message->keep_alive(!close_after);
         if (!m_head_request)
             message->body() = std::move(response.body);
         message->prepare_payload();
         if (m_head_request)
             message->body().clear();
-        return message;
-    }
-
-    bool close_after_answer() const { return m_close_after || !m_keep_alive || m_server.stopping.load(); }
-
-    void write(HttpResponse response) {
-        bool close_after = close_after_answer();
-        auto message = make_message(std::move(response), close_after);
         tcp_layer().expires_after(seconds(m_server.options.read_timeout_seconds));
-        http::async_write(m_stream, *message,
-                          [self = this->shared_from_this(), message, close_after](
-                              beast::error_code ec, size_t) { self->after_write(ec, close_after); });
-    }
-
-    void after_write(beast::error_code ec, bool close_after) {
-        if (ec || close_after) {
-            close();
-            return;
-        }
-        read();
-    }
-
-  public:
-    // Plain TCP only, from whichever thread answers (see on_read): the answer goes out with one
-    // non-blocking send on this thread and the next read is started from here too, so the
-    // session's strand is not involved at all unless the socket cannot take the whole answer
-    // (a client that does not read its answers), whose rest is then written asynchronously. That
-    // is one thread handoff fewer per request than posting the write to an I/O thread, which in
-    // turn started the read: the I/O threads wake only when a request arrives.
-    void answer_directly(HttpResponse response) {
-        bool close_after = close_after_answer();
-        auto message = make_message(std::move(response), close_after);
-        auto bytes = std::make_shared<std::string>(serialize(*message));
-        beast::error_code ec;
-        size_t sent = send_now(*bytes, ec);
-        if (ec || sent == bytes->size()) {
-            after_write(ec, close_after);
-            return;
-        }
-        tcp_layer().expires_after(seconds(m_server.options.read_timeout_seconds));
-        net::async_write(
-            m_stream, net::buffer(*bytes) + sent,
-            [self = this->shared_from_this(), bytes, close_after](beast::error_code write_ec, size_t) {
-                self->after_write(write_ec, close_after);
+        http::async_write(
+            m_stream, *message,
+            [self = this->shared_from_this(), message, close_after](beast::error_code ec, size_t) {
+                if (ec || close_after) {
+                    self->close();
+                    return;
+                }
+                self->read();
             });
-    }
-
-  private:
-    // The bytes Beast's async_write would send for `message`.
-    static std::string serialize(Message& message) {
-        std::string out;
-        http::response_serializer<http::string_body> serializer(message);
-        beast::error_code ec;
-        while (!ec && !serializer.is_done())
-            serializer.next(ec, [&](beast::error_code&, const auto& buffers) {
-                for (auto buffer : beast::buffers_range_ref(buffers))
-                    out.append(static_cast<const char*>(buffer.data()), buffer.size());
-                serializer.consume(beast::buffer_bytes(buffers));
-            });
-        return out;
-    }
-
-    // As much of `bytes` as the socket takes without waiting.
-    size_t send_now(const std::string& bytes, beast::error_code& ec) {
-        int fd = tcp_layer().socket().native_handle();
-        size_t sent = 0;
-        while (sent < bytes.size()) {
-            ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (n > 0) {
-                sent += static_cast<size_t>(n);
-                continue;
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                break;
-            ec = beast::error_code(n < 0 ? errno : EPIPE, boost::system::system_category());
-            break;
-        }
-        return sent;
     }
 
     void close() {
@@ -401,9 +316,6 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
     Stream m_stream;
     net::steady_timer m_deadline;
     bool m_timed_out = false;
-    // Counts the read deadlines armed; a timer handler of an earlier one does nothing. Atomic:
-    // the next read may be armed from the thread that answered (answer_directly).
-    std::atomic<uint64_t> m_deadline_generation{0};
     std::string m_remote;
     beast::flat_buffer m_buffer;
     std::optional<http::request_parser<http::string_body>> m_parser;
