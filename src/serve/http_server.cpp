@@ -27,9 +27,11 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <mlo/serve/http_server.hpp>
 #include <mutex>
 #include <optional>
+#include <pthread.h>
 #include <thread>
 
 namespace mlo::serve {
@@ -70,6 +72,16 @@ std::string to_lower(std::string_view text) {
     for (char& c : out)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
+}
+
+// Handlers on these threads write requests straight into worker pipes (WorkerPool::submit); with
+// SIGPIPE blocked, a worker that died makes that write fail with EPIPE instead of killing mlo.
+// Sockets are unaffected: Asio sends with MSG_NOSIGNAL.
+void block_sigpipe() {
+    sigset_t set;
+    ::sigemptyset(&set);
+    ::sigaddset(&set, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 std::chrono::steady_clock::duration seconds(double value) {
@@ -397,7 +409,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& o
     impl->accept();
     unsigned threads = std::max(1u, options.threads);
     for (unsigned i = 0; i < threads; ++i)
-        impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+        impl->threads.emplace_back([ioc = &impl->ioc] {
+            block_sigpipe();
+            ioc->run();
+        });
     return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

@@ -15,13 +15,18 @@
 // Requests that timed out still count as outstanding until their late answer arrives (and is
 // dropped), so a worker stuck on a long request stops attracting new ones.
 //
-// One thread does all the I/O. It polls every worker's stdout, stderr and (when there is something
-// to write) stdin, plus an eventfd that `submit` and `stop` write to wake it. `submit` only
-// serialises the request, appends the line to the chosen worker's write buffer and wakes the
-// thread, so a caller never blocks on a worker that is slow to read; the pool thread writes with
-// non-blocking writes as each pipe drains. The pool thread keeps SIGPIPE blocked: a write to a
-// worker that has gone away fails with EPIPE (the pending, thread-directed SIGPIPE is consumed with
-// sigtimedwait) instead of killing mlo, and counts as the worker's death. Every callback (`done`,
+// One thread reads everything. It polls every worker's stdout, stderr and (when there is something
+// left to write) stdin, plus an eventfd that `submit` and `stop` write to wake it. `submit`
+// serialises the request and, when nothing is queued for the chosen worker, writes the line into
+// its pipe itself with a non-blocking write: the worker gets the request without the pool thread
+// being woken, which on a loaded machine is most of what a request costs the gateway (a context
+// switch there and back). What the pipe does not take, or everything when the caller's thread
+// could be killed by SIGPIPE, goes to the worker's write buffer and the pool thread is woken to
+// write it as the pipe drains, so a caller never blocks on a worker that is slow to read. A write
+// to a worker that has gone away must fail with EPIPE (the pending, thread-directed SIGPIPE is
+// consumed with sigtimedwait) instead of killing mlo, and count as the worker's death: the pool
+// thread keeps SIGPIPE blocked, the HTTP server's threads do too, and other threads hand the
+// write to the pool thread. Every callback (`done`,
 // on_stderr, on_event) runs on the pool thread with the pool's lock released, so a callback may call
 // `submit`; `done` runs exactly once per request, and only the pool thread completes requests.
 //
@@ -187,6 +192,37 @@ void consume_sigpipe() {
     }
 }
 
+// Whether a write to a broken pipe on this thread fails with EPIPE instead of killing mlo: SIGPIPE
+// blocked here (the pool thread, the HTTP server's threads) or ignored process-wide.
+bool sigpipe_blocked_here() {
+    sigset_t mask;
+    if (::pthread_sigmask(SIG_BLOCK, nullptr, &mask) == 0 && ::sigismember(&mask, SIGPIPE) == 1)
+        return true;
+    struct sigaction action {};
+    return ::sigaction(SIGPIPE, nullptr, &action) == 0 && action.sa_handler == SIG_IGN;
+}
+
+// A non-blocking write of as much of `data` as the pipe takes now; nullopt when the reader is gone
+// (EPIPE, whose SIGPIPE is consumed) or the write fails otherwise.
+std::optional<size_t> write_some(int fd, std::string_view data) {
+    size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n > 0) {
+            done += static_cast<size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n < 0 && errno == EPIPE)
+            consume_sigpipe();
+        return std::nullopt;
+    }
+    return done;
+}
+
 // Calls `each` with every complete line of `buffer` (searching from `from`, where new bytes began)
 // and removes them; the partial rest stays.
 template <typename Each> void take_lines(std::string& buffer, size_t from, Each&& each) {
@@ -276,6 +312,9 @@ struct WorkerPool::Impl {
     uint64_t restarts = 0;
     unsigned cursor = 0;
     Clock::time_point next_sweep{};
+    // When the pool thread's poll times out at the latest; a request with an earlier deadline
+    // must wake it.
+    Clock::time_point poll_until{};
 
     void wake() const {
         uint64_t one = 1;
@@ -498,22 +537,14 @@ struct WorkerPool::Impl {
     }
 
     void on_writable(Worker& w, Clock::time_point now) {
-        while (w.in && w.write_offset < w.to_write.size()) {
-            ssize_t n =
-                ::write(w.in.get(), w.to_write.data() + w.write_offset, w.to_write.size() - w.write_offset);
-            if (n > 0) {
-                w.write_offset += static_cast<size_t>(n);
-                w.written_bytes += static_cast<uint64_t>(n);
-                continue;
+        if (w.in && w.write_offset < w.to_write.size()) {
+            auto written = write_some(w.in.get(), std::string_view(w.to_write).substr(w.write_offset));
+            if (!written) {
+                begin_exit(w, "closed its stdin", now);
+                return;
             }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                break;
-            if (n < 0 && errno == EPIPE)
-                consume_sigpipe();
-            begin_exit(w, "closed its stdin", now);
-            return;
+            w.write_offset += *written;
+            w.written_bytes += *written;
         }
         while (!w.line_ends.empty() && w.line_ends.front().first <= w.written_bytes) {
             if (auto it = w.pending.find(w.line_ends.front().second); it != w.pending.end())
@@ -711,6 +742,32 @@ struct WorkerPool::Impl {
         return static_cast<int>(std::clamp<long long>(wait, 0, 1000));
     }
 
+    // Puts a request line on its way to the worker; returns whether the pool thread must be woken
+    // (to write what the pipe did not take, or to see the worker dying). When nothing is queued
+    // before it and this thread cannot be killed by SIGPIPE, the line is written here at once, so
+    // the request reaches the worker without waking the pool thread: a thread handoff, two context
+    // switches, saved per request.
+    bool enqueue_line(Worker& w, Pending& pending, std::string id, std::string line) {
+        size_t written = 0;
+        if (w.to_write.empty() && w.in && sigpipe_blocked_here()) {
+            auto result = write_some(w.in.get(), line);
+            if (!result) {
+                begin_exit(w, "closed its stdin", Clock::now());
+                return true;
+            }
+            written = *result;
+        }
+        w.queued_bytes += line.size();
+        w.written_bytes += written;
+        if (written == line.size()) {
+            pending.written = Clock::now();
+            return false;
+        }
+        w.to_write.append(line, written);
+        w.line_ends.emplace_back(w.queued_bytes, std::move(id));
+        return true;
+    }
+
     void run_actions(std::vector<std::function<void()>>& list) {
         for (auto& action : list) {
             // A throwing callback must not end the pool thread (std::terminate would take mlo down).
@@ -773,6 +830,7 @@ struct WorkerPool::Impl {
                 }
             }
             int timeout = poll_timeout_ms(now);
+            poll_until = now + std::chrono::milliseconds(timeout);
             ready_actions.swap(actions);
 
             lock.unlock();
@@ -943,17 +1001,18 @@ void WorkerPool::submit(nlohmann::ordered_json inputs, std::function<void(Worker
 
     Pending pending;
     pending.done = std::move(done);
+    bool wake = false;
     if (timeout_seconds > 0) {
         pending.timeout_seconds = timeout_seconds;
-        pending.deadline =
-            s.deadlines.emplace(Clock::now() + seconds_duration(timeout_seconds), std::make_pair(best, id));
+        auto deadline = Clock::now() + seconds_duration(timeout_seconds);
+        pending.deadline = s.deadlines.emplace(deadline, std::make_pair(best, id));
+        wake = deadline < s.poll_until; // the pool thread must not sleep past it
     }
-    best->pending.emplace(id, std::move(pending));
-    best->to_write += line;
-    best->queued_bytes += line.size();
-    best->line_ends.emplace_back(best->queued_bytes, std::move(id));
+    auto& slot = best->pending.emplace(id, std::move(pending)).first->second;
+    wake = s.enqueue_line(*best, slot, std::move(id), std::move(line)) || wake;
     lock.unlock();
-    s.wake();
+    if (wake)
+        s.wake();
 }
 
 unsigned WorkerPool::live_workers() const {

@@ -281,10 +281,16 @@ run_case "TLS with a self-signed certificate" case_tls
 
 case_batching_and_log() {
     serve_project
-    sed -i 's|      workers: 2|      workers: 1\n      batch: {max_size: 16, max_delay_ms: 200}|' mlo.yaml
+    sed -i 's|      workers: 2|      workers: 1\n      batch: {max_size: 16, max_delay_ms: 5000}|' mlo.yaml
     commit_all "batching"
     start_server
-    # Eight concurrent requests of one row: grouped into fewer worker calls.
+    # A request that finds the worker idle goes at once, alone; requests are grouped while the
+    # worker is busy. So the only worker first gets a slow request (1.5 s), and eight concurrent
+    # requests of one row arriving meanwhile are grouped into fewer worker calls.
+    curl -s -o "$E2E_SCRATCH/batch-slow" -H 'Content-Type: application/json' \
+        --data-binary '{"inputs": {"x": [-2], "name": ["slow"], "email": ["e"]}}' "$URL/invocations" &
+    local slow=$!
+    sleep 0.2
     local clients=()
     for i in $(seq 1 8); do
         curl -s -o "$E2E_SCRATCH/batch$i" -H 'Content-Type: application/json' \
@@ -292,7 +298,8 @@ case_batching_and_log() {
             "$URL/invocations" &
         clients+=($!)
     done
-    wait "${clients[@]}"
+    wait "${clients[@]}" "$slow"
+    expect_eq "$(json_get "$E2E_SCRATCH/batch-slow" predictions.0.batch_rows)" 1 "the slow request went alone"
     local grouped=0
     for i in $(seq 1 8); do
         expect_eq "$(json_get "$E2E_SCRATCH/batch$i" predictions.0.y)" "$((2 * i)).0" "request $i got its own row"
@@ -303,7 +310,7 @@ case_batching_and_log() {
     stop_server
     # The log: one line per request, its id, inputs and outputs; the PII field only hashed.
     log=.mlo/serve/logs/echo/requests.jsonl
-    expect_eq "$(wc -l <"$log")" 8
+    expect_eq "$(wc -l <"$log")" 9
     ! grep -q "user3@example.com" "$log" || fail "a PII value reached the log in clear"
     expect_contains "$log" '"email":["hmac-sha256:'
     expect_contains "$log" '"name":["n3"]'

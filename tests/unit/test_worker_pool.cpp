@@ -9,6 +9,7 @@
 #include <memory>
 #include <mlo/serve/worker_pool.hpp>
 #include <mutex>
+#include <pthread.h>
 #include <set>
 #include <string>
 #include <thread>
@@ -33,6 +34,7 @@ constexpr auto k_generous = 10s; // only ever reached when something is broken
 //   reverse  hold requests in pairs and answer each pair in reverse order (a lone request is answered
 //            after 20 ms of quiet), so answers come back out of order
 //   stubborn ignore SIGTERM and keep running after stdin closes
+//   closer   close stdin before printing ready, then sleep: every write to it fails with EPIPE
 // Inputs: {"x": [..]} -> {"y": [2x..], "pid": pid}; {"sleep": s} sleeps first; {"fail": "msg"} -> error.
 const char* const k_worker_py = R"PY(
 import json, os, select, signal, sys, time
@@ -55,6 +57,10 @@ def write(message, noise=True):
     sys.stdout.flush()
 
 print("worker starting", file=sys.stderr, flush=True)
+if mode == "closer":
+    os.close(0)
+    write({"ready": True}, noise=False)
+    time.sleep(60)
 write({"ready": True}, noise=False)
 if mode == "reverse":
     buffer, held = b"", []
@@ -294,6 +300,33 @@ TEST_CASE("a worker killed mid-request fails that request with 503 and is restar
     CHECK(later.outputs.at("pid").get<pid_t>() != pid);
     CHECK(pool->restarts() == 1);
     CHECK(recorder.has_event("restarted and ready"));
+}
+
+TEST_CASE("a request to a worker that closed its stdin fails with 503 from any thread", "[serve]") {
+    mlo::test::TempDir dir;
+    auto pool = start(python_worker(dir, "closer"));
+    // This thread does not block SIGPIPE: the pool thread must do the write (a write here would
+    // kill the test). A thread that blocks it writes into the pipe itself and must survive EPIPE.
+    auto from_here = call(*pool, {{"x", {1}}});
+    CHECK(from_here.status == 503);
+    CHECK_THAT(from_here.error, Catch::Contains("closed its stdin"));
+    REQUIRE(eventually([&] { return pool->live_workers() == 1; }));
+
+    std::promise<WorkerResult> promise;
+    auto future = promise.get_future();
+    std::thread blocked([&] {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &set, nullptr);
+        pool->submit({{"x", {2}}}, [&](WorkerResult result) { promise.set_value(std::move(result)); });
+    });
+    blocked.join();
+    REQUIRE(future.wait_for(k_generous) == std::future_status::ready);
+    auto from_blocked = future.get();
+    CHECK(from_blocked.status == 503);
+    CHECK_THAT(from_blocked.error, Catch::Contains("closed its stdin"));
+    CHECK(pool->restarts() == 2);
 }
 
 TEST_CASE("a worker that never becomes ready fails start with its stderr", "[serve]") {

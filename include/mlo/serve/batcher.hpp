@@ -1,12 +1,9 @@
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
+#include <memory>
 #include <mlo/serve/protocols.hpp>
 #include <mlo/serve/worker_pool.hpp>
-#include <mutex>
-#include <thread>
 
 namespace mlo::serve {
 
@@ -18,8 +15,10 @@ struct BatchAnswer {
 };
 
 struct BatchOptions {
-    size_t max_size = 1;         // rows per worker call; 1 = every request goes alone
-    double max_delay_ms = 5;     // how long the first request of a batch may wait for company
+    size_t max_size = 1; // rows per worker call; 1 = every request goes alone
+    // The longest a request waits for company while every worker is busy (a request that finds a
+    // worker idle goes at once). 0 = never wait: send whatever is queued as soon as it arrives.
+    double max_delay_ms = 5;
     double timeout_seconds = 30; // per worker call
     // Called once per worker call with its rows and requests (for the batch-size metrics).
     std::function<void(size_t rows, size_t requests)> on_batch;
@@ -30,30 +29,21 @@ struct BatchOptions {
 class Batcher {
   public:
     Batcher(WorkerPool& pool, BatchOptions options);
-    ~Batcher(); // stops the dispatcher; requests still queued are answered with 503
+    // Stops the delay timer; requests still queued are answered with 503. Batches already sent are
+    // answered by the pool (which the Batcher may die before).
+    ~Batcher();
     Batcher(const Batcher&) = delete;
     Batcher& operator=(const Batcher&) = delete;
 
-    // Queues `inputs` (validated columns); `done` is called exactly once, from another thread.
+    // Queues `inputs` (validated columns); `done` is called exactly once, possibly on the caller's
+    // thread (a worker that cannot take the request, a Batcher being destroyed) but usually later
+    // from the pool's thread.
     void submit(Columns inputs, std::function<void(BatchAnswer)> done);
 
-  private:
-    struct Pending {
-        Columns inputs;
-        std::function<void(BatchAnswer)> done;
-        std::chrono::steady_clock::time_point arrived;
-    };
-    void dispatch_loop();
-    void send(std::vector<Pending> group);
+    struct State; // shared with the callbacks of batches in flight (batcher.cpp)
 
-    WorkerPool& m_pool;
-    BatchOptions m_options;
-    std::mutex m_mutex;
-    std::condition_variable m_wake;
-    std::deque<Pending> m_queue;
-    size_t m_queued_rows = 0;
-    bool m_stopping = false;
-    std::thread m_dispatcher;
+  private:
+    std::shared_ptr<State> m_state;
 };
 
 } // namespace mlo::serve
