@@ -11,6 +11,7 @@
 #include <mutex>
 #include <pthread.h>
 #include <set>
+#include <thread>
 #include <unistd.h>
 
 namespace mlo::serve {
