@@ -5,6 +5,7 @@
 #include <mlo/monitor/column_drift.hpp>
 #include <mlo/monitor/drift_check.hpp>
 #include <mlo/monitor/drift_stats.hpp>
+#include <mlo/monitor/gate_metric.hpp>
 #include <thread>
 #include <unordered_map>
 
@@ -20,16 +21,6 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 
 // A label as text that compares equal however a file spelled it: numbers get one spelling
 // ("1.0" and "1" are the same class), other text is kept.
-std::string canonical_label(std::string_view text) {
-    double value = 0;
-    if (parse_number(text, value) && std::isfinite(value)) {
-        if (value == std::floor(value) && std::fabs(value) < 1e15)
-            return fmt::format("{}", static_cast<int64_t>(value));
-        return fmt::format("{}", value);
-    }
-    return std::string(text);
-}
-
 Error cell_error(const std::string& source, uint64_t line, const std::string& column, std::string_view text) {
     return Error{ErrorCode::input,
                  fmt::format("{}: line {}: column '{}': '{}' is not a number", source, line, column, text),
@@ -37,18 +28,9 @@ Error cell_error(const std::string& source, uint64_t line, const std::string& co
 }
 
 // Performance inputs gathered in the same pass as the drift counts.
-struct PerformanceData {
-    ConfusionCounts confusion;
-    RegressionSums regression;
-    std::vector<std::string> roc_truth;
-    std::vector<double> roc_scores;
-    uint64_t rows = 0;
-};
-
 bool is_regression(const MonitorConfig& config) {
     for (const auto& gate : config.performance)
-        return gate.metric == "mae" || gate.metric == "mse" || gate.metric == "rmse" || gate.metric == "r2" ||
-               gate.metric == "mape";
+        return is_regression_metric(gate.metric);
     return false;
 }
 
@@ -434,29 +416,6 @@ class Check {
         evaluate_performance();
     }
 
-    MetricValue metric(const PerformanceData& data, const MetricGate& gate) const {
-        const auto& m = gate.metric;
-        if (m == "accuracy")
-            return accuracy(data.confusion);
-        if (m == "precision")
-            return precision(data.confusion, gate.averaging, gate.positive);
-        if (m == "recall")
-            return recall(data.confusion, gate.averaging, gate.positive);
-        if (m == "f1")
-            return f1(data.confusion, gate.averaging, gate.positive);
-        if (m == "roc_auc")
-            return roc_auc(data.roc_truth, data.roc_scores, gate.positive);
-        if (m == "mae")
-            return mean_absolute_error(data.regression);
-        if (m == "mse")
-            return mean_squared_error(data.regression);
-        if (m == "rmse")
-            return root_mean_squared_error(data.regression);
-        if (m == "r2")
-            return r2_score(data.regression);
-        return mean_absolute_percentage_error(data.regression);
-    }
-
     void evaluate_performance() {
         m_report.labelled_rows = m_current_performance.rows;
         for (const auto& gate : m_config.performance) {
@@ -478,11 +437,11 @@ class Check {
                     m_has_labels ? "no current row has both a label and a prediction"
                                  : "no labels: give --labels FILE or a target column in the current data";
             } else {
-                auto value = metric(m_current_performance, gate);
+                auto value = gate_metric(m_current_performance, gate);
                 report.value = value.value;
                 report.warnings = value.warnings;
                 if (m_reference_has_labels && m_reference_performance.rows > 0)
-                    report.reference_value = metric(m_reference_performance, gate).value;
+                    report.reference_value = gate_metric(m_reference_performance, gate).value;
                 report.status = TestStatus::success;
                 if (!report.value) {
                     report.status = TestStatus::error;

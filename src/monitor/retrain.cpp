@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <future>
 #include <mlo/core/version.hpp>
-#include <mlo/monitor/model_metrics.hpp>
+#include <mlo/monitor/gate_metric.hpp>
 #include <mlo/monitor/retrain.hpp>
 #include <mlo/monitor/table_reader.hpp>
 #include <mlo/pipeline/trainer.hpp>
@@ -23,33 +23,11 @@ namespace {
 
 constexpr size_t k_rows_per_call = 512;
 
-bool higher_is_better(const std::string& metric) {
-    return metric == "accuracy" || metric == "precision" || metric == "recall" || metric == "f1" ||
-           metric == "roc_auc" || metric == "r2";
-}
-
-bool is_regression(const std::string& metric) {
-    return metric == "mae" || metric == "mse" || metric == "rmse" || metric == "r2" || metric == "mape";
-}
-
-// Labels are compared as text with one spelling per number: 1, 1.0 and "1" are the same class.
-std::string label_text(double value) {
-    if (value == static_cast<double>(static_cast<long long>(value)))
-        return std::to_string(static_cast<long long>(value));
-    return fmt::format("{}", value);
-}
-
-std::string label_text(std::string_view cell) {
-    double value = 0;
-    return parse_number(cell, value) ? label_text(value) : std::string(cell);
-}
-
+// A worker's answer as a label, spelt as canonical_label spells the held-out file's labels.
 std::string label_text(const nlohmann::json& value) {
-    if (value.is_number())
-        return label_text(value.get<double>());
     if (value.is_boolean())
         return value.get<bool>() ? "1" : "0";
-    return value.is_string() ? value.get<std::string>() : value.dump();
+    return canonical_label(value.is_string() ? value.get<std::string>() : value.dump());
 }
 
 // A CSV cell as the JSON value a client would send for a field of this type; nullopt when it
@@ -79,45 +57,13 @@ std::optional<nlohmann::ordered_json> cell_value(std::string_view text, serve::F
     return std::nullopt;
 }
 
-// What a version's predictions on the held-out rows add up to, for the gate's metric.
-struct Scoring {
-    ConfusionCounts confusion;
-    RegressionSums sums;
-    std::vector<std::string> truths; // roc_auc
-    std::vector<double> scores;
-    uint64_t rows = 0;
-};
-
-MetricValue metric_of(const MetricGate& gate, const Scoring& scoring) {
-    const std::string& m = gate.metric;
-    if (m == "accuracy")
-        return accuracy(scoring.confusion);
-    if (m == "precision")
-        return precision(scoring.confusion, gate.averaging, gate.positive);
-    if (m == "recall")
-        return recall(scoring.confusion, gate.averaging, gate.positive);
-    if (m == "f1")
-        return f1(scoring.confusion, gate.averaging, gate.positive);
-    if (m == "roc_auc")
-        return roc_auc(scoring.truths, scoring.scores, gate.positive);
-    if (m == "mae")
-        return mean_absolute_error(scoring.sums);
-    if (m == "mse")
-        return mean_squared_error(scoring.sums);
-    if (m == "rmse")
-        return root_mean_squared_error(scoring.sums);
-    if (m == "r2")
-        return r2_score(scoring.sums);
-    return mean_absolute_percentage_error(scoring.sums);
-}
-
 class VersionScorer {
   public:
     VersionScorer(core::Project& project, const MonitorConfig& config, const MetricGate& gate,
                   const Emit& emit)
         : m_project(project), m_config(config), m_gate(gate), m_emit(emit) {}
 
-    Result<Scoring> score(const std::string& version, const fs::path& holdout) {
+    Result<PerformanceData> score(const std::string& version, const fs::path& holdout) {
         auto entry = m_project.config().models.find(m_config.model);
         if (entry == m_project.config().models.end())
             return fail(ErrorCode::input,
@@ -138,7 +84,7 @@ class VersionScorer {
     }
 
   private:
-    Result<Scoring> score_with(serve::ServedVersion& served, const fs::path& holdout) {
+    Result<PerformanceData> score_with(serve::ServedVersion& served, const fs::path& holdout) {
         const serve::Signature& signature = served.signature();
         if (!signature.present || signature.inputs.empty())
             return fail(ErrorCode::input, "scoring needs the model's signature (its inputs) in its manifest");
@@ -154,7 +100,7 @@ class VersionScorer {
                 reader->columns().end())
                 return fail(ErrorCode::input, holdout.string() + " has no column '" + name + "'",
                             "the held-out data needs the model's inputs and monitor.target");
-        Scoring scoring;
+        PerformanceData scoring;
         serve::Columns chunk;
         std::vector<std::string> truths;
         auto flush = [&]() -> Status {
@@ -227,18 +173,19 @@ class VersionScorer {
         return out;
     }
 
-    void add(Scoring& scoring, const std::string& truth,
+    void add(PerformanceData& scoring, const std::string& truth,
              const std::pair<nlohmann::json, double>& prediction) {
         ++scoring.rows;
-        if (is_regression(m_gate.metric)) {
+        if (is_regression_metric(m_gate.metric)) {
             double t = 0;
             if (parse_number(truth, t) && prediction.first.is_number())
-                scoring.sums.add(t, prediction.first.get<double>());
+                scoring.regression.add(t, prediction.first.get<double>());
             return;
         }
-        scoring.confusion.add(label_text(std::string_view(truth)), label_text(prediction.first));
-        scoring.truths.push_back(label_text(std::string_view(truth)));
-        scoring.scores.push_back(prediction.second);
+        std::string label = canonical_label(truth);
+        scoring.confusion.add(label, label_text(prediction.first));
+        scoring.roc_truth.push_back(label);
+        scoring.roc_scores.push_back(prediction.second);
     }
 
     core::Project& m_project;
@@ -327,8 +274,8 @@ Result<RetrainOutcome> run_retrain(core::Project& project, const MonitorConfig& 
     if (!incumbent)
         return fail(std::move(incumbent).error().context("scoring " + outcome.incumbent));
     outcome.holdout_rows = candidate->rows;
-    outcome.candidate_score = metric_of(gate, *candidate).value;
-    outcome.incumbent_score = metric_of(gate, *incumbent).value;
+    outcome.candidate_score = gate_metric(*candidate, gate).value;
+    outcome.incumbent_score = gate_metric(*incumbent, gate).value;
     emit(fmt::format("{} on {} held-out rows: candidate {} {}, {} ({}) {}", gate.metric, outcome.holdout_rows,
                      outcome.candidate,
                      outcome.candidate_score ? fmt::format("{:.4g}", *outcome.candidate_score) : "-",
