@@ -6,7 +6,8 @@
 # Keep the tables below in step with src/cli/command_table.cpp and each command's cmd_*.cpp;
 # tests/e2e/test_help_and_man.sh checks that every flag `mlo CMD --help` shows is offered here.
 
-_mlo_commands="init track status checkout diff gc fsck train runs register serve monitor keys audit help"
+_mlo_commands="init track status checkout diff gc fsck train runs register serve keys audit help"
+_mlo_commands+=" monitor"
 
 # The subcommands of the commands that have them (src/cli/cmd_runs.cpp, cmd_register.cpp,
 # cmd_keys.cpp, cmd_audit.cpp); nothing for the others.
