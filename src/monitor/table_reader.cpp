@@ -35,7 +35,7 @@ Error input_error(const fs::path& path, uint64_t line, const std::string& what) 
 // One CSV record split into cells; `quoted` tells "" (empty string) from an empty cell (missing).
 struct CsvRecord {
     std::vector<std::string_view> cells;
-    std::vector<bool> quoted;
+    std::vector<char> quoted;         // not vector<bool>: its push_back is a read-modify-write of bits
     std::vector<std::string> scratch; // unescaped text of quoted cells that held ""
     size_t scratch_used = 0;
     uint64_t line = 0;
@@ -315,12 +315,14 @@ bool parse_simple_decimal(const char* first, const char* last, double& out) {
 } // namespace
 
 bool parse_number(std::string_view text, double& out) {
-    size_t begin = text.find_first_not_of(' ');
-    if (begin == std::string_view::npos)
+    const char* first = text.data();
+    const char* last = text.data() + text.size();
+    while (first != last && *first == ' ')
+        ++first;
+    while (last != first && *(last - 1) == ' ')
+        --last;
+    if (first == last)
         return false;
-    size_t end = text.find_last_not_of(' ') + 1;
-    const char* first = text.data() + begin;
-    const char* last = text.data() + end;
     if (*first == '+')
         ++first;
     if (parse_simple_decimal(first, last, out))
