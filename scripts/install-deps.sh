@@ -10,7 +10,11 @@ packages=(
   libsqlite3-dev libexpected-dev nlohmann-json3-dev scdoc
   libboost-dev curl openssl           # Boost.Beast/Asio for mlo serve; curl and openssl for its tests
   python3-sklearn python3-pandas   # the stages of examples/churn (run by /usr/bin/python3)
+  libcurl4-openssl-dev             # S3 remotes: HTTP with kept-alive connections and SigV4 signing
+  nodejs                           # the remote tests' S3-compatible server (s3rver, installed by npm)
 )
+# Debian's npm; a nodejs from elsewhere (NodeSource) bundles its own npm and conflicts with it.
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
