@@ -72,6 +72,8 @@ bool is_transient(CURLcode code) {
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_SEND_FAIL_REWIND:
     case CURLE_PARTIAL_FILE:
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_SSL_CONNECT_ERROR:
@@ -183,6 +185,21 @@ size_t on_read(char* buffer, size_t size, size_t count, void* user) {
     std::memcpy(buffer, bytes.data() + transfer->upload_offset, n);
     transfer->upload_offset += n;
     return n;
+}
+
+// libcurl rewinds an upload when it must send it again on a fresh connection (the kept-alive one
+// was closed by the server just as the request went out).
+int on_seek(void* user, curl_off_t offset, int origin) {
+    auto* transfer = static_cast<Transfer*>(user);
+    if (origin != SEEK_SET || offset < 0)
+        return CURL_SEEKFUNC_CANTSEEK;
+    if (transfer->upload_fd >= 0)
+        return ::lseek(transfer->upload_fd, offset, SEEK_SET) == offset ? CURL_SEEKFUNC_OK
+                                                                        : CURL_SEEKFUNC_FAIL;
+    if (static_cast<size_t>(offset) > transfer->request->upload_bytes.size())
+        return CURL_SEEKFUNC_FAIL;
+    transfer->upload_offset = static_cast<size_t>(offset);
+    return CURL_SEEKFUNC_OK;
 }
 
 } // namespace
@@ -302,6 +319,8 @@ Result<S3Remote::Response> S3Remote::perform(const Request& request) {
             api.curl_easy_setopt(handle, CURLOPT_UPLOAD, 1L);
             api.curl_easy_setopt(handle, CURLOPT_READFUNCTION, on_read);
             api.curl_easy_setopt(handle, CURLOPT_READDATA, &transfer);
+            api.curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, on_seek);
+            api.curl_easy_setopt(handle, CURLOPT_SEEKDATA, &transfer);
             api.curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE,
                                  static_cast<curl_off_t>(request.upload_size));
         }
