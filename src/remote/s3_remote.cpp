@@ -413,11 +413,27 @@ Result<std::vector<ObjectId>> S3Remote::list_objects() {
     // One listing per first byte of the id, in parallel: 256 small listings over `jobs`
     // connections instead of one long chain of 1,000-key pages.
     std::string base = key_of("objects/sha256/");
+    // A small or empty remote answers in one page; only a larger one is listed in parallel.
+    Request probe;
+    probe.what = "listing " + base;
+    probe.query = "list-type=2&prefix=" + uri_encode(base, false);
+    auto first = perform(probe);
+    if (!first)
+        return fail(std::move(first).error());
+    if (first->status < 200 || first->status >= 300)
+        return fail(http_error(probe.what, *first));
+    bool one_page = xml_element(first->body, "IsTruncated") != "true";
     std::vector<std::vector<ObjectId>> found(256);
     static const char* k_digits = "0123456789abcdef";
     MLO_TRY(util::parallel_for(256, jobs(), [&](size_t prefix) -> Status {
         std::string dir = {k_digits[prefix >> 4], k_digits[prefix & 0xf]};
-        auto keys = list_keys(base + dir + "/");
+        Result<std::vector<std::string>> keys = std::vector<std::string>();
+        if (one_page) {
+            if (prefix == 0)
+                keys = xml_elements(first->body, "Key");
+        } else {
+            keys = list_keys(base + dir + "/");
+        }
         if (!keys)
             return fail(std::move(keys).error());
         for (const auto& key : *keys) {
