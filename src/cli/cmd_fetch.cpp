@@ -8,6 +8,7 @@
 #include "remote_options.hpp"
 
 #include <mlo/data/checkout.hpp>
+#include <mlo/remote/directory_remote.hpp>
 #include <mlo/remote/sync.hpp>
 #include <mlo/runs/run_store.hpp>
 #include <mlo/util/parallel.hpp>
@@ -46,7 +47,10 @@ Status fetch_runs(Context& context, remote::Remote& remote, const std::vector<st
         return fail(std::move(names).error());
     std::vector<std::string> todo;
     for (const auto& name : *names) {
-        if (have.count(name))
+        // Run ids are [A-Za-z0-9-]; anything else in a listing is not a run of mlo's, and is
+        // never used to build a request or a path.
+        if (have.count(name) || !remote::is_safe_ref_path(name) ||
+            name.find_first_of("._") != std::string::npos)
             continue;
         bool selected = all;
         for (const auto& want : wanted)

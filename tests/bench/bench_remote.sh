@@ -65,7 +65,8 @@ start_server() {
     for b in "${BUCKETS[@]}"; do args+=(--configure-bucket "$b"); done
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     mkdir -p "$WORK/s3"
-    "$S3_CACHE/node_modules/.bin/s3rver" -d "$WORK/s3" -a 127.0.0.1 -p "$PORT" --silent "${args[@]}" \
+    # s3rver 3 makes listing continuation tokens with a cipher OpenSSL 3 (Node 17+) disables by default.
+    NODE_OPTIONS=--openssl-legacy-provider "$S3_CACHE/node_modules/.bin/s3rver" -d "$WORK/s3" -a 127.0.0.1 -p "$PORT" --silent "${args[@]}" \
         >"$WORK/logs/s3rver.log" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + 30))

@@ -41,7 +41,8 @@ start_s3rver() {
     fi
     mkdir -p "$S3_STATE/data"
     S3_PORT=$(free_port)
-    "$S3_CACHE/node_modules/.bin/s3rver" -d "$S3_STATE/data" -a 127.0.0.1 -p "$S3_PORT" --silent \
+    # s3rver 3 makes listing continuation tokens with a cipher OpenSSL 3 (Node 17+) disables by default.
+    NODE_OPTIONS=--openssl-legacy-provider "$S3_CACHE/node_modules/.bin/s3rver" -d "$S3_STATE/data" -a 127.0.0.1 -p "$S3_PORT" --silent \
         --configure-bucket mlo-e2e >"$S3_STATE/log" 2>&1 &
     PIDS+=($!)
     wait_accepting "$S3_PORT"
