@@ -41,7 +41,7 @@ declare -A T
 SUMMARY=()
 SERVER_PID=""
 stop_server() { [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true; }
-trap 'stop_server; cleanup' EXIT
+trap 'rc=$?; stop_server; (exit $rc); cleanup' EXIT
 trap 'exit 130' INT TERM
 
 install_peers() {
