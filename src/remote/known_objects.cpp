@@ -29,7 +29,9 @@ KnownObjects KnownObjects::load(const std::filesystem::path& mlo_dir, const std:
     return known;
 }
 
-Status KnownObjects::save() const {
+Status KnownObjects::save() {
+    if (!m_changed)
+        return {};
     std::string text = std::string(k_header) + m_location + "\n";
     text.reserve(text.size() + m_ids.size() * 65);
     for (const auto& id : m_ids) {
@@ -38,7 +40,9 @@ Status KnownObjects::save() const {
     }
     std::error_code ec;
     std::filesystem::create_directories(m_path.parent_path(), ec);
-    return util::write_file_atomic(m_path, text);
+    MLO_TRY(util::write_file_atomic(m_path, text));
+    m_changed = false;
+    return {};
 }
 
 } // namespace mlo::remote

@@ -23,17 +23,21 @@ class KnownObjects {
                              const std::string& location);
 
     bool contains(const hash::ObjectId& id) const { return m_ids.count(id) != 0; }
-    void add(const hash::ObjectId& id) { m_ids.insert(id); }
+    void add(const hash::ObjectId& id) { m_changed |= m_ids.insert(id).second; }
     size_t size() const { return m_ids.size(); }
-    void clear() { m_ids.clear(); }
+    void clear() {
+        m_changed |= !m_ids.empty();
+        m_ids.clear();
+    }
 
-    // Writes the record atomically.
-    Status save() const;
+    // Writes the record atomically, when it changed since load() (a no-op push writes nothing).
+    Status save();
 
   private:
     std::filesystem::path m_path;
     std::string m_location;
     std::unordered_set<hash::ObjectId> m_ids;
+    bool m_changed = false;
 };
 
 } // namespace mlo::remote
