@@ -6,7 +6,7 @@
 # Keep the tables below in step with src/cli/command_table.cpp and each command's cmd_*.cpp;
 # tests/e2e/test_help_and_man.sh checks that every flag `mlo CMD --help` shows is offered here.
 
-_mlo_commands="init track status checkout diff gc fsck train runs register serve deploy monitor keys audit schedule help"
+_mlo_commands="init track status checkout diff push pull fetch gc fsck train runs register serve deploy monitor keys audit schedule help"
 
 # The subcommands of the commands that have them (src/cli/cmd_runs.cpp, cmd_register.cpp,
 # cmd_keys.cpp, cmd_audit.cpp, cmd_deploy.cpp); nothing for the others.
@@ -33,6 +33,9 @@ _mlo_command_flags() {
     status) echo "--exit-code" ;;
     checkout) echo "--rev -f --force" ;;
     diff) echo "" ;;
+    push) echo "-r --remote -j --jobs --rescan --all-commits --run" ;;
+    pull) echo "-r --remote -j --jobs -f --force --all-commits --run" ;;
+    fetch) echo "-r --remote -j --jobs --all-commits --run" ;;
     gc) echo "-n --dry-run" ;;
     fsck) echo "" ;;
     train) echo "-S --set -j --jobs --executor -f --force -n --dry-run --rerun --verify --keep" ;;

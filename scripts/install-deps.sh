@@ -13,7 +13,11 @@ packages=(
   chromium                         # test_monitor renders the HTML report headless to a screenshot
   slurmctld slurmd munge slurm-client  # a single-node Slurm for the tests of `executor: slurm`
   python3-yaml                     # tests/e2e/test_init_ci.sh parses the written CI workflows
+  libcurl4-openssl-dev             # S3 remotes: HTTP with kept-alive connections and SigV4 signing
+  nodejs                           # the remote tests' S3-compatible server (s3rver, installed by npm)
 )
+# Debian's npm; a nodejs from elsewhere (NodeSource) bundles its own npm and conflicts with it.
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -18,6 +18,9 @@ std::unique_ptr<Command> make_deploy_command();
 std::unique_ptr<Command> make_monitor_command();
 std::unique_ptr<Command> make_audit_command();
 std::unique_ptr<Command> make_schedule_command();
+std::unique_ptr<Command> make_push_command();
+std::unique_ptr<Command> make_pull_command();
+std::unique_ptr<Command> make_fetch_command();
 std::unique_ptr<Command> make_help_command();
 
 const std::vector<CommandSpec>& command_table() {
@@ -31,6 +34,11 @@ const std::vector<CommandSpec>& command_table() {
          make_checkout_command},
         {"diff", "Show tracked files added, modified or deleted between revisions", Needs::project,
          make_diff_command},
+        {"push", "Send data, runs and model versions to a remote (only what it lacks)", Needs::project,
+         make_push_command},
+        {"pull", "Fetch from a remote, then check out the workspace data", Needs::project, make_pull_command},
+        {"fetch", "Download data, runs and model versions from a remote into the store", Needs::project,
+         make_fetch_command},
         {"gc", "Remove objects nothing refers to", Needs::project, make_gc_command},
         {"fsck", "Verify the hash of every object in the store", Needs::project, make_fsck_command},
         {"train", "Run the pipeline: skip what is unchanged, record a run", Needs::project,

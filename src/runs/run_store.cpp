@@ -227,6 +227,29 @@ Status RunStore::ensure_index() {
     return m_impl->exec("COMMIT");
 }
 
+Result<hash::ObjectId> RunStore::record_of(const std::string& id) const {
+    if (!is_valid_run_id(id))
+        return fail(ErrorCode::input, "invalid run id '" + id + "'");
+    return read_ref(m_impl->refs_dir / id);
+}
+
+Status RunStore::add_ref(const std::string& id, const hash::ObjectId& record) {
+    if (!is_valid_run_id(id))
+        return fail(ErrorCode::input, "invalid run id '" + id + "'");
+    if (fs::exists(m_impl->refs_dir / id))
+        return {};
+    auto bytes = m_impl->objects->read_bytes(record);
+    if (!bytes)
+        return fail(std::move(bytes).error().context("run " + id));
+    auto run = RunRecord::parse(*bytes);
+    if (!run)
+        return fail(std::move(run).error().context("run " + id));
+    if (run->id != id)
+        return fail(ErrorCode::input, "run " + id + ": the record " + record.str() + " is of run " + run->id);
+    m_impl->index_checked = false; // the next query indexes it
+    return util::write_file_atomic(m_impl->refs_dir / id, record.str() + "\n");
+}
+
 Result<hash::ObjectId> RunStore::save(const RunRecord& run) {
     if (!is_valid_run_id(run.id))
         return fail(ErrorCode::internal, "invalid run id '" + run.id + "'");

@@ -535,4 +535,65 @@ Status ObjectStore::remove(const ObjectId& id) const {
     return {};
 }
 
+namespace {
+
+// Receives a download into an anonymous file (see the essay at the top): a killed process leaves
+// nothing, a wrong byte leaves nothing.
+class PendingIncomingObject : public IncomingObject {
+  public:
+    PendingIncomingObject(PendingObject pending, ObjectId expected, fs::path target)
+        : m_pending(std::move(pending)), m_expected(expected), m_target(std::move(target)) {}
+    ~PendingIncomingObject() override {
+        if (m_pending.fd)
+            discard(m_pending);
+    }
+
+    Status write(std::string_view bytes) override {
+        m_hasher.update(bytes);
+        m_size += bytes.size();
+        return util::write_all(m_pending.fd.get(), bytes, m_target);
+    }
+
+    Status reset() override {
+        if (::ftruncate(m_pending.fd.get(), 0) != 0 || ::lseek(m_pending.fd.get(), 0, SEEK_SET) < 0)
+            return fail(system_error("cannot rewind a download temp file", errno));
+        m_hasher = hash::Sha256();
+        m_size = 0;
+        return {};
+    }
+
+    Result<StoredObject> commit() override {
+        ObjectId actual = m_hasher.finish();
+        if (actual != m_expected) {
+            discard(m_pending);
+            return fail(ErrorCode::failure,
+                        "corrupt download: " + m_expected.str() + " arrived as bytes hashing to " +
+                            actual.str(),
+                        "nothing was stored; the copy on the remote is damaged (re-push it from a "
+                        "store that has it intact)");
+        }
+        auto published = publish(m_pending, m_target);
+        if (!published)
+            return fail(std::move(published).error());
+        return StoredObject{m_expected, m_size, *published};
+    }
+
+  private:
+    PendingObject m_pending;
+    ObjectId m_expected;
+    fs::path m_target;
+    hash::Sha256 m_hasher;
+    uint64_t m_size = 0;
+};
+
+} // namespace
+
+Result<std::unique_ptr<IncomingObject>> ObjectStore::receive(const ObjectId& expected) const {
+    auto pending = open_pending(tmp_dir());
+    if (!pending)
+        return fail(std::move(pending).error());
+    return std::unique_ptr<IncomingObject>(
+        std::make_unique<PendingIncomingObject>(std::move(*pending), expected, path_of(expected)));
+}
+
 } // namespace mlo::store

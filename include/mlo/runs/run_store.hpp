@@ -49,6 +49,13 @@ class RunStore {
 
     Result<std::vector<RunSummary>> query(const RunQuery& query);
 
+    // The object id of run `id`'s record, from its ref (a push sends refs).
+    Result<hash::ObjectId> record_of(const std::string& id) const;
+    // Adds the ref of a run brought from elsewhere (a fetch): `id` must be a valid run id and
+    // `record` a record of that run present in the store (checked, so a remote cannot plant a
+    // ref to anything else). An existing ref is left alone: runs are immutable.
+    Status add_ref(const std::string& id, const hash::ObjectId& record);
+
     // Ids of all runs (from the refs), sorted.
     Result<std::vector<std::string>> all_ids() const;
     // Objects every run refers to (records, logs, params files, step metrics, deps and outs) for gc

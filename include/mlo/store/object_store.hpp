@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mlo/hash/object_id.hpp>
 #include <mlo/util/error.hpp>
 #include <string>
@@ -36,6 +37,8 @@ struct StoredObject {
 // process killed at any instant leaves no partial object visible and no garbage behind; where the
 // filesystem has no O_TMPFILE a named temp file under `.mlo/tmp/` is used instead. An object that
 // already exists is never rewritten. Thread-safe: every method may be called concurrently.
+class IncomingObject;
+
 class ObjectStore {
   public:
     explicit ObjectStore(fs::path mlo_dir);
@@ -60,6 +63,10 @@ class ObjectStore {
 
     // Stores bytes held in memory (manifests, records).
     Result<StoredObject> put_bytes(std::string_view bytes) const;
+
+    // Starts receiving an object whose bytes arrive in pieces (a download) and must hash to
+    // `expected`; see IncomingObject. Nothing is visible in the store until commit() succeeds.
+    Result<std::unique_ptr<IncomingObject>> receive(const ObjectId& expected) const;
 
     // Reads an object and checks its hash; a mismatch is ErrorCode::failure "corrupt object".
     // A missing object is ErrorCode::input "missing object".
@@ -87,6 +94,19 @@ class ObjectStore {
     fs::path m_mlo_dir;
     fs::path m_objects_dir;
     mutable std::array<std::atomic<int>, 256> m_prefix_fds;
+};
+
+// An object being received: bytes are written to an anonymous temp file and hashed on the way.
+// commit() gives it its name only when the bytes hash to the expected id; otherwise nothing is
+// stored and the error (ErrorCode::failure) names both ids. reset() starts over (a retried
+// download). Destroying an uncommitted IncomingObject discards it. Not thread-safe (one per
+// transfer).
+class IncomingObject {
+  public:
+    virtual ~IncomingObject() = default;
+    virtual Status write(std::string_view bytes) = 0;
+    virtual Status reset() = 0;
+    virtual Result<StoredObject> commit() = 0;
 };
 
 } // namespace mlo::store
