@@ -261,6 +261,38 @@ case_interrupted_push_resumed() {
     expect_exit 0 mlo fsck
 }
 
+case_interrupted_pull_resumed() {
+    remote_project
+    for i in $(seq 1 60); do echo "file $i" >"data/raw/sub/n$i.csv"; done
+    mlo -q track data/raw >/dev/null
+    commit_all "more data"
+    expect_exit 0 mlo push -r s3
+    start_proxy delay:0.05
+    fresh_clone
+    sed -i "s|127.0.0.1:$S3_PORT|127.0.0.1:$PROXY_PORT|; s|jobs: 4}|jobs: 2}|" mlo.yaml
+    "$MLO" pull -r s3 >"$E2E_SCRATCH/pull1.out" 2>&1 &
+    local pid=$!
+    local deadline=$((SECONDS + 30))
+    until [[ -d .mlo/objects ]] && (($(find .mlo/objects -type f | wc -l) >= 10)); do
+        ((SECONDS < deadline)) || fail "the pull never got going"
+        sleep 0.05
+    done
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null || true
+    # Killed half-way: what is in the store is complete and intact (fsck lists the data not
+    # fetched yet as missing, and nothing as corrupt).
+    "$MLO" fsck >"$OUT" 2>&1 || true
+    expect_not_contains "$OUT" "corrupt"
+    expect_exit 0 mlo --json pull -r s3
+    local objects downloaded
+    objects=$(json_get "$OUT" objects)
+    downloaded=$(json_get "$OUT" downloaded)
+    ((downloaded < objects)) || fail "the resumed pull fetched everything again ($downloaded of $objects)"
+    ((downloaded > 0)) || fail "the pull was not interrupted before its end"
+    expect_file_eq "$CLONE/data/raw/sub/n60.csv" "$REPO/data/raw/sub/n60.csv"
+    expect_exit 0 mlo fsck
+}
+
 case_unknown_remote() {
     remote_project
     expect_exit 2 mlo push -r s4
@@ -280,4 +312,5 @@ run_case "a server failing every third request: retried, everything arrives" cas
 run_case "bad or no credentials: exit 2, the secret never printed" case_bad_credentials
 run_case "credentials from a profile in ~/.aws/credentials" case_credentials_from_profile
 run_case "a push killed half-way resumes with what is missing" case_interrupted_push_resumed
+run_case "a pull killed half-way resumes with what is missing" case_interrupted_pull_resumed
 finish
