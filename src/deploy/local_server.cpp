@@ -98,9 +98,9 @@ Result<serve::ServerInfo> LocalServer::start(const std::string& model,
     util::UniqueFd log(::open(log_file().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
     if (!log)
         return fail(system_error("cannot open " + log_file().string(), errno));
-    util::write_all(log.get(),
-                    "--- " + std::string(args[0]) + " serve " + model + " (started by mlo deploy)\n",
-                    log_file());
+    // A header line so that the log of several starts reads in order; a failed write is not fatal.
+    (void)util::write_all(log.get(), "--- " + args[0] + " serve " + model + " (started by mlo deploy)\n",
+                          log_file());
     auto env = util::build_environment({});
     if (!env)
         return fail(std::move(env).error());
@@ -169,8 +169,9 @@ Result<serve::AppliedState> LocalServer::apply(const serve::ServerInfo& server, 
                             "its log: mlo deploy logs --target " + m_dir.filename().string());
             return *state;
         }
-        if (!is_our_server(static_cast<pid_t>(server.pid), m_dir) &&
-            !child_exited(static_cast<pid_t>(server.pid)))
+        // Reap it first if this process started it, so that a dead child does not look alive.
+        child_exited(static_cast<pid_t>(server.pid));
+        if (!is_our_server(static_cast<pid_t>(server.pid), m_dir))
             return fail(ErrorCode::failure, "the server stopped while switching:\n" + log_tail(12));
         sleep_ms(50);
     }
