@@ -10,14 +10,14 @@ namespace mlo::deploy {
 
 // One thing that happened to a deployment target, as `mlo deploy history` shows it.
 struct DeployEvent {
-    std::string time;   // UTC, "2026-11-27T10:02:03Z"
-    std::string actor;  // git user.email, else $USER
-    std::string action; // deploy, rollback, stop, canary-step, render
-    std::string model, version;
-    std::string previous;      // the version that held full traffic before, if any
-    std::string strategy;      // start, blue-green, canary, kubernetes
-    std::string outcome;       // ok, failed, rolled-back
-    std::string message;       // what happened, for people
+    std::string time{};   // UTC, "2026-11-27T10:02:03Z"
+    std::string actor{};  // git user.email, else $USER
+    std::string action{}; // deploy, rollback, stop, render
+    std::string model{}, version{};
+    std::string previous{};    // the version that held full traffic before, if any
+    std::string strategy{};    // start, blue-green, canary, kubernetes
+    std::string outcome{};     // ok, failed, rolled-back
+    std::string message{};     // what happened, for people
     bool full_traffic = false; // after this event `version` takes every request
 };
 
