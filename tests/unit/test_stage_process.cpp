@@ -195,11 +195,12 @@ TEST_CASE("cpu time and peak memory are measured", "[process]") {
     CHECK(busy.cpu_seconds > 0.05);
     CHECK(busy.cpu_seconds <= busy.wall_seconds * 1.1 + 0.05);
 
-    // awk doubles a string until it holds 64 MiB.
-    auto big = run("awk 'BEGIN { s = \"x\"; while (length(s) < 50000000) s = s s; print length(s) }'");
+    // awk doubles a string until it holds 256 MiB: more than this test process's own high-water RSS
+    // (over 120 MB under AddressSanitizer), which a child inherits at exec.
+    auto big = run("awk 'BEGIN { s = \"x\"; while (length(s) < 200000000) s = s s; print length(s) }'");
     CHECK(big.exit_code == 0);
-    CHECK(big.stdout_text == "67108864\n");
-    CHECK(big.peak_rss_bytes >= 50'000'000);
+    CHECK(big.stdout_text == "268435456\n");
+    CHECK(big.peak_rss_bytes >= 250'000'000);
 
     // Not `small < 50 MB`: the child inherits this process's high-water RSS at exec (see the header),
     // which is above 50 MB under AddressSanitizer.
