@@ -78,20 +78,11 @@ class LocalParser {
     }
     std::optional<long long> whole(const YAML::Node& value, const std::string& where, long long low,
                                    long long high) {
-        long long number = 0;
-        bool ok = value.IsScalar();
-        if (ok) {
-            try {
-                number = value.as<long long>();
-            } catch (const YAML::Exception&) {
-                ok = false;
-            }
-        }
-        if (ok && number >= low && number <= high)
-            return number;
-        report(value, where + ": must be a whole number from " + std::to_string(low) + " to " +
-                          std::to_string(high) + ", not " + util::yaml_describe(value));
-        return std::nullopt;
+        std::string problem;
+        auto number = util::yaml_whole_number(value, low, high, problem);
+        if (!number)
+            report(value, where + ": " + problem);
+        return number;
     }
 
     std::string m_where;

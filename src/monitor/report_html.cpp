@@ -5,37 +5,11 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <mlo/monitor/report_render.hpp>
+#include <mlo/util/html.hpp>
 
 namespace mlo::monitor {
 
 namespace {
-
-std::string escape(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        case '\'':
-            out += "&#39;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
-}
 
 std::string format_score(const std::optional<double>& value) {
     return value ? fmt::format("{:.6g}", *value) : "—";
@@ -60,7 +34,7 @@ std::string histogram_svg(const ColumnReport& column) {
     std::string svg =
         fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" role=\"img\" "
                     "aria-label=\"{} reference and current distribution\">",
-                    width, height, escape(column.name));
+                    width, height, util::escape_html(column.name));
     svg += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#888\"/>", left,
                        top + plot_height, left + plot_width, top + plot_height);
     svg += fmt::format("<text x=\"2\" y=\"{}\" font-size=\"10\">{:.0f}%</text>", top + 8, peak * 100);
@@ -73,7 +47,7 @@ std::string histogram_svg(const ColumnReport& column) {
                 fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" "
                             "fill-opacity=\"0.55\"><title>{}: {:.2f}%</title></rect>",
                             x + 1, top + plot_height - bar_height, std::max(bar - 2, 1.0), bar_height, colour,
-                            escape(h.labels[i]), share * 100);
+                            util::escape_html(h.labels[i]), share * 100);
         }
         // Label every bin when they fit, else every k-th.
         size_t every = std::max<size_t>(1, h.labels.size() / 8);
@@ -81,7 +55,7 @@ std::string histogram_svg(const ColumnReport& column) {
             svg += fmt::format(
                 "<text x=\"{:.1f}\" y=\"{}\" font-size=\"9\" transform=\"rotate(20 {:.1f} {})\">{}</text>",
                 x + 2, top + plot_height + 12, x + 2, top + plot_height + 12,
-                escape(h.labels[i].size() > 24 ? h.labels[i].substr(0, 24) + "…" : h.labels[i]));
+                util::escape_html(h.labels[i].size() > 24 ? h.labels[i].substr(0, 24) + "…" : h.labels[i]));
     }
     svg += "</svg>";
     return svg;
@@ -101,20 +75,21 @@ table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .7em;border-bot
 std::string report_html(const CheckReport& report) {
     std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
     html += fmt::format("<title>mlo monitor: {}</title><style>{}</style></head><body>",
-                        escape(report.model.empty() ? report.current : report.model), k_style);
-    html += fmt::format("<h1>mlo monitor{}</h1>", report.model.empty() ? "" : ": " + escape(report.model));
+                        util::escape_html(report.model.empty() ? report.current : report.model), k_style);
+    html += fmt::format("<h1>mlo monitor{}</h1>",
+                        report.model.empty() ? "" : ": " + util::escape_html(report.model));
     std::string verdict = report.all_passed() ? "SUCCESS" : "FAIL";
     html += fmt::format("<p class=\"status {}\">{}</p>", verdict,
                         report.all_passed() ? "All gates passed"
                                             : "A gate failed or a column could not be tested");
     html += fmt::format("<p class=\"small\">Reference: {} ({} rows). Current: {} ({} rows).</p>",
-                        escape(report.reference), report.reference_rows, escape(report.current),
-                        report.current_rows);
+                        util::escape_html(report.reference), report.reference_rows,
+                        util::escape_html(report.current), report.current_rows);
 
     html += "<h2>Tests</h2><table><tr><th>test</th><th>status</th><th>detail</th></tr>";
     for (const auto& test : report.tests)
-        html += fmt::format("<tr><td>{}</td>{}<td>{}</td></tr>", escape(test.name),
-                            status_cell(status_name(test.status)), escape(test.description));
+        html += fmt::format("<tr><td>{}</td>{}<td>{}</td></tr>", util::escape_html(test.name),
+                            status_cell(status_name(test.status)), util::escape_html(test.description));
     html += "</table>";
 
     html += "<h2>Drift</h2>";
@@ -127,8 +102,8 @@ std::string report_html(const CheckReport& report) {
         html += fmt::format(
             "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.6g}</td>{}<td>{}</td><td>{}</td>"
             "<td>{}{}</td><td>{:.2f}%</td></tr>",
-            escape(c.name), c.is_prediction ? " (prediction)" : "",
-            c.kind == ColumnKind::numeric ? "numeric" : "categorical", escape(c.method),
+            util::escape_html(c.name), c.is_prediction ? " (prediction)" : "",
+            c.kind == ColumnKind::numeric ? "numeric" : "categorical", util::escape_html(c.method),
             format_score(c.score), c.threshold,
             status_cell(!c.error.empty() ? "ERROR"
                         : c.drifted      ? "WARNING"
@@ -138,12 +113,12 @@ std::string report_html(const CheckReport& report) {
     html += "<p class=\"legend\"><span style=\"background:#1f77b4\"></span>reference"
             "<span style=\"background:#ff7f0e\"></span>current</p>";
     for (const auto& c : report.columns) {
-        html += fmt::format("<div class=\"column\"><h3>{}</h3>", escape(c.name));
+        html += fmt::format("<div class=\"column\"><h3>{}</h3>", util::escape_html(c.name));
         if (!c.error.empty())
-            html += fmt::format("<p class=\"status ERROR\">{}</p>", escape(c.error));
+            html += fmt::format("<p class=\"status ERROR\">{}</p>", util::escape_html(c.error));
         else
-            html += fmt::format("<p class=\"small\">{} = {} (threshold {:.6g})</p>", escape(c.method),
-                                format_score(c.score), c.threshold) +
+            html += fmt::format("<p class=\"small\">{} = {} (threshold {:.6g})</p>",
+                                util::escape_html(c.method), format_score(c.score), c.threshold) +
                     histogram_svg(c);
         html += "</div>";
     }
@@ -156,8 +131,9 @@ std::string report_html(const CheckReport& report) {
         html +=
             "<table><tr><th>metric</th><th>current</th><th>reference</th><th>gate</th><th>status</th></tr>";
         for (const auto& m : report.metrics)
-            html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>", escape(m.metric),
-                                format_score(m.value), format_score(m.reference_value), escape(m.condition),
+            html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
+                                util::escape_html(m.metric), format_score(m.value),
+                                format_score(m.reference_value), util::escape_html(m.condition),
                                 status_cell(status_name(m.status)));
         html += "</table>";
     }
@@ -173,7 +149,8 @@ std::string report_html(const CheckReport& report) {
             html += fmt::format(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2f}%</td><td>{:.3g}</td><td>{:.3g}</td>"
                 "<td>{:.3g}</td></tr>",
-                escape(v.version), v.requests, v.errors, v.error_rate * 100, v.p50_ms, v.p95_ms, v.p99_ms);
+                util::escape_html(v.version), v.requests, v.errors, v.error_rate * 100, v.p50_ms, v.p95_ms,
+                v.p99_ms);
         html += "</table>";
     }
     html += "</body></html>\n";

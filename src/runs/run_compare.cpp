@@ -2,6 +2,7 @@
 #include <cmath>
 #include <fmt/core.h>
 #include <mlo/runs/run_compare.hpp>
+#include <mlo/util/html.hpp>
 #include <set>
 
 namespace mlo::runs {
@@ -95,29 +96,6 @@ RunDiff diff_runs(const RunRecord& old_run, const RunRecord& new_run) {
 
 namespace {
 
-std::string escape_html(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
-}
-
 const char* k_colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
@@ -153,7 +131,7 @@ std::string line_chart(const std::string& key, const std::vector<RunRecord>& run
     std::string svg = fmt::format(
         R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img">)", width, height);
     svg += fmt::format(R"(<title>{}</title><text x="{}" y="18" font-weight="bold">{}</text>)",
-                       escape_html(key), left, escape_html(key));
+                       util::escape_html(key), left, util::escape_html(key));
     svg += fmt::format(R"(<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#888"/>)", left, height - bottom,
                        width - right);
     svg += fmt::format(R"(<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#888"/>)", left, top,
@@ -176,7 +154,7 @@ std::string line_chart(const std::string& key, const std::vector<RunRecord>& run
             points += fmt::format("{:.1f},{:.1f} ", sx(x), sy(y));
         svg += fmt::format(
             R"(<polyline fill="none" stroke-width="2" stroke="{}" points="{}"><title>{}</title></polyline>)",
-            k_colors[r % 10], points, escape_html(runs[r].id));
+            k_colors[r % 10], points, util::escape_html(runs[r].id));
     }
     svg += "</svg>";
     return svg;
@@ -193,17 +171,18 @@ tr.diff td{background:#fff3cd}.charts{display:flex;flex-wrap:wrap;gap:1em}.key{d
 </style></head><body><h1>Run comparison</h1>)";
     html += "<p>";
     for (size_t r = 0; r < runs.size(); ++r)
-        html += fmt::format(R"(<span class="key" style="background:{}"></span>{} ({}) &nbsp; )",
-                            k_colors[r % 10], escape_html(runs[r].id), escape_html(runs[r].status));
+        html +=
+            fmt::format(R"(<span class="key" style="background:{}"></span>{} ({}) &nbsp; )", k_colors[r % 10],
+                        util::escape_html(runs[r].id), util::escape_html(runs[r].status));
     html += "</p><h2>Parameters and final metrics</h2><table><tr><th>key</th>";
     for (const auto& run : runs)
-        html += "<th>" + escape_html(run.id) + "</th>";
+        html += "<th>" + util::escape_html(run.id) + "</th>";
     html += "</tr>";
     for (const auto& row : compare_runs(runs)) {
         html += row.differs ? R"(<tr class="diff">)" : "<tr>";
-        html += "<td>" + escape_html(row.key) + "</td>";
+        html += "<td>" + util::escape_html(row.key) + "</td>";
         for (const auto& value : row.values)
-            html += "<td>" + escape_html(value.value_or("")) + "</td>";
+            html += "<td>" + util::escape_html(value.value_or("")) + "</td>";
         html += "</tr>";
     }
     html += "</table>";

@@ -249,19 +249,10 @@ std::optional<std::string> TargetParser::text(const YAML::Node& key, const YAML:
 
 std::optional<unsigned> TargetParser::whole(const YAML::Node& key, const YAML::Node& value,
                                             const std::string& where, long long low, long long high) {
-    long long number = 0;
-    bool ok = value.IsScalar();
-    if (ok) {
-        try {
-            number = value.as<long long>();
-        } catch (const YAML::Exception&) {
-            ok = false;
-        }
-    }
-    if (ok && number >= low && number <= high)
-        return static_cast<unsigned>(number);
-    report(place(key, value), where + ": must be a whole number from " + std::to_string(low) + " to " +
-                                  std::to_string(high) + ", not " + util::yaml_describe(value));
+    std::string problem;
+    if (auto number = util::yaml_whole_number(value, low, high, problem))
+        return static_cast<unsigned>(*number);
+    report(place(key, value), where + ": " + problem);
     return std::nullopt;
 }
 

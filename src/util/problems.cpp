@@ -49,4 +49,22 @@ std::string yaml_describe(const YAML::Node& node) {
     }
 }
 
+std::optional<long long> yaml_whole_number(const YAML::Node& value, long long low, long long high,
+                                           std::string& problem) {
+    long long number = 0;
+    bool ok = value.IsScalar();
+    if (ok) {
+        try {
+            number = value.as<long long>();
+        } catch (const YAML::Exception&) {
+            ok = false;
+        }
+    }
+    if (ok && number >= low && number <= high)
+        return number;
+    problem = "must be a whole number from " + std::to_string(low) + " to " + std::to_string(high) +
+              ", not " + yaml_describe(value);
+    return std::nullopt;
+}
+
 } // namespace mlo::util

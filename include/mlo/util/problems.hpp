@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mlo/util/error.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 #include <yaml-cpp/yaml.h>
@@ -24,5 +25,10 @@ Error problems_error(std::vector<Problem> problems, const std::string& source,
 int yaml_line(const YAML::Node& node);
 // How a YAML value reads in a message: "'text'", "a list", "a map" or "empty".
 std::string yaml_describe(const YAML::Node& node);
+
+// A scalar holding a whole number within [low, high], else the problem to report:
+// "must be a whole number from LOW to HIGH, not <yaml_describe>".
+std::optional<long long> yaml_whole_number(const YAML::Node& value, long long low, long long high,
+                                           std::string& problem);
 
 } // namespace mlo::util
