@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -12,23 +13,35 @@ namespace mlo::monitor {
 namespace {
 
 // Sorts finite doubles ascending by LSD radix sort over their bits, 11 bits a pass: about six times
-// faster than std::sort for a buffer of 2^17 values, which is what the streaming check does most.
+// faster than std::sort for a buffer of 2^16 values, which is what the streaming check does most.
 // A double's bits order like the number once negative values have every bit flipped and
-// non-negative ones the sign bit set. Passes whose digit is the same for every value (the sign and
-// exponent of most data) are skipped.
-void radix_sort(std::vector<double>& values, std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch) {
+// non-negative ones the sign bit set; the keys are taken relative to the least, so only as many
+// passes run as the spread of the values needs. With `significant_bits` below 64 only that many
+// leading bits of the spread are sorted on: the result is sorted to within 1/2^significant_bits of
+// the spread, which is all the merge with the reference's distinct values needs to stay a short
+// walk (fold_sorted tolerates the rest).
+void radix_sort(std::vector<double>& values, std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch,
+                int significant_bits = 64) {
     size_t n = values.size();
+    if (n < 2)
+        return;
     keys.resize(n);
     scratch.resize(n);
+    uint64_t low = ~uint64_t{0}, high = 0;
     for (size_t i = 0; i < n; ++i) {
         uint64_t bits = 0;
         std::memcpy(&bits, &values[i], sizeof bits);
         keys[i] = (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+        low = std::min(low, keys[i]);
+        high = std::max(high, keys[i]);
     }
+    for (auto& key : keys)
+        key -= low;
+    int top = static_cast<int>(std::bit_width(high - low));
     constexpr int k_bits = 11;
     constexpr size_t k_buckets = size_t{1} << k_bits;
     std::vector<size_t> counts(k_buckets);
-    for (int shift = 0; shift < 64; shift += k_bits) {
+    for (int shift = std::max(0, top - significant_bits); shift < top; shift += k_bits) {
         std::fill(counts.begin(), counts.end(), 0);
         for (uint64_t key : keys)
             ++counts[(key >> shift) & (k_buckets - 1)];
@@ -45,10 +58,24 @@ void radix_sort(std::vector<double>& values, std::vector<uint64_t>& keys, std::v
         keys.swap(scratch);
     }
     for (size_t i = 0; i < n; ++i) {
-        uint64_t bits = (keys[i] >> 63) != 0 ? keys[i] & ~(uint64_t{1} << 63) : ~keys[i];
+        uint64_t key = keys[i] + low;
+        uint64_t bits = (key >> 63) != 0 ? key & ~(uint64_t{1} << 63) : ~key;
         std::memcpy(&values[i], &bits, sizeof bits);
     }
 }
+
+// Sorts with radix_sort, reusing one pair of key buffers per thread for every batch of every column
+// the thread folds: allocating them per batch cost a page fault per 4 KiB each time.
+void sort_values(std::vector<double>& values, int significant_bits = 64) {
+    if (values.size() < 2)
+        return;
+    thread_local std::vector<uint64_t> keys, scratch;
+    radix_sort(values, keys, scratch, significant_bits);
+}
+
+// A folded batch is sorted on the leading 22 bits of its spread (two passes): finer than the
+// distinct values of most data, so the merge rarely steps back.
+constexpr int k_fold_sort_bits = 22;
 
 } // namespace
 
@@ -91,54 +118,99 @@ std::vector<uint64_t> NumericReference::bin_counts(const std::vector<double>& ed
 
 NumericCurrent::NumericCurrent(const NumericReference& reference)
     : m_reference(reference), m_slots(reference.distinct.size() + 1),
-      m_display(reference.display_edges.size() + 1, 0) {}
+      m_display(reference.display_edges.size() + 1, 0) {
+    const auto& edges = m_reference.display_edges;
+    m_display_thresholds.assign(edges.begin(), edges.end() - 1);
+    m_display_thresholds.push_back(std::nextafter(edges.back(), std::numeric_limits<double>::infinity()));
+}
+
+NumericCurrent::~NumericCurrent() = default;
 
 void NumericCurrent::add(double value) {
-    if (m_count == 0) {
-        m_min = m_max = value;
-    } else {
-        m_min = std::min(m_min, value);
-        m_max = std::max(m_max, value);
-    }
-    ++m_count;
-    // Values are buffered and folded into the counts a sorted buffer at a time: locating values one
-    // by one among 10^5 reference values is a cache miss or three each (~500 ns), while a sorted
-    // buffer merges with the sorted reference in one sequential walk.
-    if (m_buffer.size() == k_exact_values) {
-        fold_buffer();
-        m_buffer.clear();
-        m_exact_kept = false;
-    }
-    m_buffer.push_back(value);
+    if (!m_own)
+        m_own = std::make_unique<NumericCollector>(*this);
+    m_own->add(value);
+}
+
+void NumericCurrent::add_missing() {
+    if (!m_own)
+        m_own = std::make_unique<NumericCollector>(*this);
+    m_own->add_missing();
 }
 
 void NumericCurrent::finish() {
     if (m_finished)
         return;
-    fold_buffer();
+    if (m_own) {
+        m_own->flush();
+        m_own.reset();
+    }
     m_finished = true;
-    if (!m_exact_kept)
-        std::vector<double>().swap(m_buffer);
+    sort_values(m_kept); // wholly: sorted_values() hands them out
+    fold_sorted(m_kept);
+    if (m_folded || m_kept.size() > k_exact_values) {
+        m_exact_kept = false;
+        std::vector<double>().swap(m_kept);
+    }
 }
 
-void NumericCurrent::fold_buffer() {
-    if (m_buffer.empty())
-        return;
-    {
-        // One pair of 1 MiB key buffers per thread, reused for every fold of every column the
-        // thread accumulates: allocating them per fold cost a page fault per 4 KiB each time.
-        thread_local std::vector<uint64_t> keys, scratch;
-        radix_sort(m_buffer, keys, scratch);
+void NumericCollector::announce_or_fold() {
+    if (!m_target->m_folded.load(std::memory_order_relaxed)) {
+        uint64_t news = m_buffer.size() - m_announced;
+        m_announced = m_buffer.size();
+        uint64_t total = m_target->m_announced.fetch_add(news, std::memory_order_relaxed) + news;
+        if (total <= NumericCurrent::k_exact_values)
+            return;
     }
+    fold();
+}
+
+void NumericCollector::fold() {
+    sort_values(m_buffer, k_fold_sort_bits);
+    std::lock_guard lock(m_target->m_mutex);
+    m_target->fold_sorted(m_buffer);
+    m_target->m_folded = true;
+    m_buffer.clear();
+    m_announced = 0;
+}
+
+void NumericCollector::flush() {
+    // Once anything was folded the column's values are not kept: fold these too. Otherwise they
+    // join the kept values, and finish() decides.
+    if (m_target->m_folded.load())
+        fold();
+    std::lock_guard lock(m_target->m_mutex);
+    auto& target = *m_target;
+    if (m_count > 0) {
+        target.m_min = target.m_count == 0 ? m_min : std::min(target.m_min, m_min);
+        target.m_max = target.m_count == 0 ? m_max : std::max(target.m_max, m_max);
+    }
+    target.m_count += m_count;
+    target.m_missing += m_missing;
+    target.m_kept.insert(target.m_kept.end(), m_buffer.begin(), m_buffer.end());
+    std::vector<double>().swap(m_buffer);
+    m_count = m_missing = m_announced = 0;
+}
+
+void NumericCurrent::fold_sorted(const std::vector<double>& values) {
     const auto& distinct = m_reference.distinct;
-    // Display bins as numpy's histogram gives them ([e_i, e_i+1), the last closed) plus an
-    // underflow and an overflow bin: the buffer is sorted, so the bin only moves up, past
-    // thresholds[bin] = the least value of the next bin.
-    const auto& edges = m_reference.display_edges;
-    std::vector<double> thresholds(edges.begin(), edges.end() - 1);
-    thresholds.push_back(std::nextafter(edges.back(), std::numeric_limits<double>::infinity()));
+    const auto& thresholds = m_display_thresholds;
     size_t d = 0, bin = 0;
-    for (double value : m_buffer) {
+    for (double value : values) {
+        // The values may be out of order by a little (k_fold_sort_bits): step back when needed.
+        while (d > 0 && distinct[d - 1] >= value)
+            --d;
+        // Forward to the first distinct value not below this one. A step is usually 0 to 3 values:
+        // counting the next four that are below, without a branch, spares the mispredicted loop
+        // exit a plain walk pays for nearly every value.
+        while (d + 4 <= distinct.size()) {
+            size_t below =
+                static_cast<size_t>(distinct[d] < value) + static_cast<size_t>(distinct[d + 1] < value) +
+                static_cast<size_t>(distinct[d + 2] < value) + static_cast<size_t>(distinct[d + 3] < value);
+            d += below;
+            if (below < 4)
+                break;
+        }
         while (d < distinct.size() && distinct[d] < value)
             ++d;
         if (d < distinct.size() && distinct[d] == value) {
@@ -156,6 +228,8 @@ void NumericCurrent::fold_buffer() {
                     m_new_values_overflow = true;
             }
         }
+        while (bin > 0 && value < thresholds[bin - 1])
+            --bin;
         while (bin < thresholds.size() && value >= thresholds[bin])
             ++bin;
         ++m_display[bin];
@@ -163,7 +237,7 @@ void NumericCurrent::fold_buffer() {
 }
 
 const std::vector<double>& NumericCurrent::sorted_values() {
-    return m_buffer; // sorted by finish()
+    return m_kept; // sorted by finish()
 }
 
 uint64_t NumericCurrent::unique_count(bool& exact) const {
@@ -255,7 +329,7 @@ double NumericCurrent::exact_wasserstein() const {
     // scipy's integral of |F_ref - F_cur| over the merged values; the reference side is its
     // distinct values with their cumulative counts.
     const auto& distinct = m_reference.distinct;
-    const auto& current = m_buffer;
+    const auto& current = m_kept;
     if (distinct.empty() || current.empty())
         return 0;
     double n = static_cast<double>(m_reference.count), m = static_cast<double>(current.size());
@@ -274,6 +348,21 @@ double NumericCurrent::exact_wasserstein() const {
             ++j;
     }
     return total;
+}
+
+void CategoricalCounts::merge(const CategoricalCounts& other) {
+    total += other.total;
+    missing += other.missing;
+    overflow = overflow || other.overflow;
+    for (const auto& [value, count] : other.counts) {
+        auto it = counts.find(value);
+        if (it != counts.end())
+            it->second += count;
+        else if (counts.size() >= k_category_cap)
+            overflow = true;
+        else
+            counts.emplace(value, count);
+    }
 }
 
 void CategoricalCounts::add(std::string_view value) {

@@ -121,53 +121,104 @@ class Check {
         wanted.push_back(m_config.target);
         wanted.push_back(m_config.prediction);
         wanted.push_back(roc_score_column(m_config));
-        std::vector<bool> numeric_so_far(m_columns.size(), true);
         std::string source = m_in.reference.string();
-        MLO_TRY(reader->for_each_row(wanted, [&](const std::vector<Cell>& cells, uint64_t line) -> Status {
-            ++m_report.reference_rows;
+        // The rows are shared out between consumers as for the current data (scan_current); each
+        // gathers its values, categories and labels apart, merged below (order does not matter:
+        // the values are sorted, the rest are counts).
+        std::vector<ReferenceShare> shares(consumer_count());
+        std::vector<RowCallback> consumers;
+        for (auto& share : shares) {
+            share.values.resize(m_columns.size());
+            share.missing.resize(m_columns.size(), 0);
+            share.categories.resize(m_columns.size());
+            share.numeric_so_far.resize(m_columns.size(), 1);
+            consumers.push_back([&, share = &share](const std::vector<Cell>& cells, uint64_t line) -> Status {
+                ++share->rows;
+                for (size_t c = 0; c < m_columns.size(); ++c) {
+                    const auto& column = m_columns[c];
+                    const Cell& cell = cells[c];
+                    if (cell.missing) {
+                        share->missing[c]++;
+                        share->categories[c].add_missing();
+                        continue;
+                    }
+                    if (infer || column.kind == ColumnKind::categorical || column.is_prediction)
+                        share->categories[c].add(cell.text);
+                    if (share->numeric_so_far[c] == 0)
+                        continue;
+                    double value = 0;
+                    if (!parse_number(cell.text, value)) {
+                        if (!infer && column.kind == ColumnKind::numeric && !column.is_prediction)
+                            return fail(cell_error(source, line, column.name, cell.text));
+                        share->numeric_so_far[c] = 0;
+                        continue;
+                    }
+                    if (std::isfinite(value))
+                        share->values[c].push_back(value);
+                    else
+                        share->missing[c]++;
+                }
+                if (m_reference_has_labels)
+                    return add_performance(share->performance, cells[target_index], cells[prediction_index],
+                                           cells[score_index], source, line);
+                return {};
+            });
+        }
+        MLO_TRY(reader->for_each_row_parallel(wanted, consumers));
+        std::vector<bool> numeric_so_far(m_columns.size(), true);
+        for (auto& share : shares) {
+            m_report.reference_rows += share.rows;
             for (size_t c = 0; c < m_columns.size(); ++c) {
-                auto& column = m_columns[c];
-                const Cell& cell = cells[c];
-                if (cell.missing) {
-                    column.reference_numeric.missing++;
-                    column.reference_categories.add_missing();
-                    continue;
-                }
-                if (infer || column.kind == ColumnKind::categorical || column.is_prediction)
-                    column.reference_categories.add(cell.text);
-                if (!numeric_so_far[c])
-                    continue;
-                double value = 0;
-                if (!parse_number(cell.text, value)) {
-                    if (!infer && column.kind == ColumnKind::numeric && !column.is_prediction)
-                        return fail(cell_error(source, line, column.name, cell.text));
-                    numeric_so_far[c] = false;
-                    continue;
-                }
-                if (std::isfinite(value))
-                    column.reference_numeric.values.push_back(value);
-                else
-                    column.reference_numeric.missing++;
+                auto& reference = m_columns[c].reference_numeric;
+                reference.values.insert(reference.values.end(), share.values[c].begin(),
+                                        share.values[c].end());
+                std::vector<double>().swap(share.values[c]);
+                reference.missing += share.missing[c];
+                m_columns[c].reference_categories.merge(share.categories[c]);
+                numeric_so_far[c] = numeric_so_far[c] && share.numeric_so_far[c] != 0;
             }
-            if (m_reference_has_labels)
-                return add_performance(m_reference_performance, cells[target_index], cells[prediction_index],
-                                       cells[score_index], source, line);
-            return {};
-        }));
+            m_reference_performance.merge(std::move(share.performance));
+        }
         for (size_t c = 0; c < m_columns.size(); ++c) {
             auto& column = m_columns[c];
             // Inferred columns (and the prediction) are numeric when every value is a number.
             if (infer || column.is_prediction)
                 column.kind = numeric_so_far[c] ? ColumnKind::numeric : ColumnKind::categorical;
-            if (column.kind == ColumnKind::numeric) {
-                column.reference_numeric.finish();
-                column.current_numeric = std::make_unique<NumericCurrent>(column.reference_numeric);
+            if (column.kind == ColumnKind::numeric)
                 column.reference_categories = CategoricalCounts{};
-            } else {
+            else
                 column.reference_numeric = NumericReference{};
-            }
         }
+        // Sorting each numeric column's values (NumericReference::finish) is independent work:
+        // the columns are dealt out to the same number of threads.
+        std::vector<std::thread> threads;
+        for (size_t k = 1; k < shares.size(); ++k)
+            threads.emplace_back([this, k, n = shares.size()] { finish_reference_columns(k, n); });
+        finish_reference_columns(0, shares.size());
+        for (auto& thread : threads)
+            thread.join();
         return {};
+    }
+
+    // One consumer's share of the reference rows, by column index.
+    struct ReferenceShare {
+        std::vector<std::vector<double>> values;
+        std::vector<uint64_t> missing;
+        std::vector<CategoricalCounts> categories;
+        std::vector<char> numeric_so_far; // not vector<bool>: one flag is not a bit of a shared word
+        PerformanceData performance;
+        uint64_t rows = 0;
+    };
+
+    // Finishes every `step`-th numeric column from `first` on.
+    void finish_reference_columns(size_t first, size_t step) {
+        for (size_t c = first; c < m_columns.size(); c += step) {
+            auto& column = m_columns[c];
+            if (column.kind != ColumnKind::numeric)
+                continue;
+            column.reference_numeric.finish();
+            column.current_numeric = std::make_unique<NumericCurrent>(column.reference_numeric);
+        }
     }
 
     void add_column(const std::string& name, ColumnKind kind, MethodChoice choice, bool is_prediction) {
@@ -257,64 +308,81 @@ class Check {
             m_in.labels.empty() && !m_config.target.empty() && contains(current.columns(), m_config.target);
         m_has_labels = labels_in_current || !m_in.labels.empty();
         std::string source = current.describe();
-        Cell label_cell;
-        // The columns are shared out between consumers, each on a thread of its own seeing every
-        // row (TableReader::for_each_row_shared), so no accumulator is touched by two threads and
-        // none is duplicated. The first consumer also counts rows and gathers the performance data.
-        std::vector<std::vector<size_t>> shares(consumer_count());
-        size_t next = 0;
-        for (auto kind :
-             {ColumnKind::numeric, ColumnKind::categorical}) // numeric cells cost more: deal them first
-            for (size_t c = 0; c < m_columns.size(); ++c)
-                if (m_columns[c].kind == kind)
-                    shares[next++ % shares.size()].push_back(c);
+        // The rows are shared out between consumers on threads of their own
+        // (RowSource::for_each_row_parallel), each with accumulators of its own: numeric values go
+        // through a collector per column that folds sorted batches into the column's shared counts
+        // under its lock, categories and performance data are merged when the reading is done.
+        std::vector<CurrentShare> shares(consumer_count());
         std::vector<RowCallback> consumers;
-        for (size_t k = 0; k < shares.size(); ++k) {
-            consumers.push_back([&, k](const std::vector<Cell>& cells, uint64_t line) -> Status {
-                MLO_TRY(accumulate_columns(shares[k], cells, source, line));
-                if (k != 0)
-                    return {};
-                ++m_report.current_rows;
+        for (auto& share : shares) {
+            share.categories.resize(m_columns.size());
+            for (auto& column : m_columns)
+                share.numeric.push_back(column.current_numeric
+                                            ? std::make_unique<NumericCollector>(*column.current_numeric)
+                                            : nullptr);
+            consumers.push_back([&, share = &share](const std::vector<Cell>& cells, uint64_t line) -> Status {
+                MLO_TRY(accumulate_columns(*share, cells, source, line));
+                ++share->rows;
                 if (!m_has_labels)
                     return {};
                 const Cell* truth = &cells[target_index];
+                Cell label_cell;
                 if (!labels_in_current) {
                     const Cell& id = cells[target_index + 3];
                     auto it = id.missing ? m_labels.end() : m_labels.find(std::string(id.text));
                     label_cell = it == m_labels.end() ? Cell{} : Cell{it->second, false};
                     truth = &label_cell;
                 }
-                return add_performance(m_current_performance, *truth, cells[target_index + 1],
+                return add_performance(share->performance, *truth, cells[target_index + 1],
                                        cells[target_index + 2], source, line);
             });
         }
-        return current.for_each_row_shared(wanted, consumers);
+        MLO_TRY(current.for_each_row_parallel(wanted, consumers));
+        for (auto& share : shares) {
+            for (size_t c = 0; c < m_columns.size(); ++c) {
+                if (share.numeric[c])
+                    share.numeric[c]->flush();
+                else
+                    m_columns[c].current_categories.merge(share.categories[c]);
+            }
+            m_current_performance.merge(std::move(share.performance));
+            m_report.current_rows += share.rows;
+        }
+        return {};
     }
 
-    // Two consumers on two cores or more: parsing numbers is most of the work, and it splits well.
-    static size_t consumer_count() { return std::thread::hardware_concurrency() >= 2 ? 2 : 1; }
+    // One consumer's accumulators for its share of the current rows, by column index.
+    struct CurrentShare {
+        std::vector<std::unique_ptr<NumericCollector>> numeric; // null for categorical columns
+        std::vector<CategoricalCounts> categories;
+        PerformanceData performance;
+        uint64_t rows = 0;
+    };
 
-    Status accumulate_columns(const std::vector<size_t>& mine, const std::vector<Cell>& cells,
-                              const std::string& source, uint64_t line) {
-        for (size_t c : mine) {
-            auto& column = m_columns[c];
+    // A consumer per core, up to four: parsing numbers is most of the work, and it splits well.
+    static size_t consumer_count() { return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4); }
+
+    Status accumulate_columns(CurrentShare& share, const std::vector<Cell>& cells, const std::string& source,
+                              uint64_t line) {
+        for (size_t c = 0; c < m_columns.size(); ++c) {
             const Cell& cell = cells[c];
-            if (column.kind == ColumnKind::categorical) {
+            auto* numeric = share.numeric[c].get();
+            if (numeric == nullptr) {
                 if (cell.missing)
-                    column.current_categories.add_missing();
+                    share.categories[c].add_missing();
                 else
-                    column.current_categories.add(cell.text);
+                    share.categories[c].add(cell.text);
                 continue;
             }
             double value = 0;
             if (cell.missing) {
-                column.current_numeric->add_missing();
+                numeric->add_missing();
             } else if (!parse_number(cell.text, value)) {
-                return fail(cell_error(source, line, column.name, cell.text));
+                return fail(cell_error(source, line, m_columns[c].name, cell.text));
             } else if (std::isfinite(value)) {
-                column.current_numeric->add(value);
+                numeric->add(value);
             } else {
-                column.current_numeric->add_missing();
+                numeric->add_missing();
             }
         }
         return {};

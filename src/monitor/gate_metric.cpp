@@ -47,4 +47,13 @@ std::string canonical_label(std::string_view text) {
     return std::string(text);
 }
 
+void PerformanceData::merge(PerformanceData&& other) {
+    confusion.merge(other.confusion);
+    regression.merge(other.regression);
+    roc_truth.insert(roc_truth.end(), std::make_move_iterator(other.roc_truth.begin()),
+                     std::make_move_iterator(other.roc_truth.end()));
+    roc_scores.insert(roc_scores.end(), other.roc_scores.begin(), other.roc_scores.end());
+    rows += other.rows;
+}
+
 } // namespace mlo::monitor

@@ -183,6 +183,29 @@ void RegressionSums::add(double truth, double predicted) {
     true_m2 += delta * (truth - true_mean);
 }
 
+void RegressionSums::merge(const RegressionSums& other) {
+    if (other.count == 0)
+        return;
+    if (count == 0) {
+        *this = other;
+        return;
+    }
+    double n_this = static_cast<double>(count), n_other = static_cast<double>(other.count);
+    double n = n_this + n_other, delta = other.true_mean - true_mean;
+    true_mean += delta * n_other / n;
+    true_m2 += other.true_m2 + delta * delta * n_this * n_other / n;
+    absolute += other.absolute;
+    squared += other.squared;
+    percentage += other.percentage;
+    count += other.count;
+}
+
+void ConfusionCounts::merge(const ConfusionCounts& other) {
+    for (const auto& [pair, count] : other.pairs)
+        pairs[pair] += count;
+    total += other.total;
+}
+
 MetricValue mean_absolute_error(const RegressionSums& sums) {
     return mean(sums.absolute, sums.count);
 }

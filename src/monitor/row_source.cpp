@@ -14,9 +14,9 @@ class FileSource : public RowSource {
     Status for_each_row(const std::vector<std::string>& wanted, const RowCallback& callback) const override {
         return m_reader.for_each_row(wanted, callback);
     }
-    Status for_each_row_shared(const std::vector<std::string>& wanted,
-                               const std::vector<RowCallback>& callbacks) const override {
-        return m_reader.for_each_row_shared(wanted, callbacks);
+    Status for_each_row_parallel(const std::vector<std::string>& wanted,
+                                 const std::vector<RowCallback>& callbacks) const override {
+        return m_reader.for_each_row_parallel(wanted, callbacks);
     }
     std::string describe() const override { return m_reader.path().string(); }
 
@@ -110,13 +110,9 @@ class LogSource : public RowSource {
 
 } // namespace
 
-Status RowSource::for_each_row_shared(const std::vector<std::string>& wanted,
-                                      const std::vector<RowCallback>& callbacks) const {
-    return for_each_row(wanted, [&](const std::vector<Cell>& cells, uint64_t line) -> Status {
-        for (const auto& callback : callbacks)
-            MLO_TRY(callback(cells, line));
-        return {};
-    });
+Status RowSource::for_each_row_parallel(const std::vector<std::string>& wanted,
+                                        const std::vector<RowCallback>& callbacks) const {
+    return for_each_row(wanted, callbacks.front());
 }
 
 Result<std::unique_ptr<RowSource>> open_file_source(const std::filesystem::path& path) {

@@ -9,8 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <condition_variable>
-#include <deque>
 #include <fstream>
 #include <memory>
 #include <mlo/monitor/table_reader.hpp>
@@ -385,29 +383,61 @@ size_t last_record_end(std::string_view data) {
     return 0;
 }
 
-// A bounded queue of blocks for one consumer thread; nullptr ends it.
-class BlockQueue {
+// Cuts a CSV file's data records (after the header) into blocks of whole records, about 1 MiB
+// each, in file order. Not thread-safe: consumers take turns under a lock.
+class BlockCutter {
   public:
-    void push(std::shared_ptr<const CsvBlock> block) {
-        std::unique_lock lock(m_mutex);
-        m_space.wait(lock, [&] { return m_blocks.size() < k_capacity; });
-        m_blocks.push_back(std::move(block));
-        m_ready.notify_one();
-    }
-    std::shared_ptr<const CsvBlock> pop() {
-        std::unique_lock lock(m_mutex);
-        m_ready.wait(lock, [&] { return !m_blocks.empty(); });
-        auto block = std::move(m_blocks.front());
-        m_blocks.pop_front();
-        m_space.notify_one();
-        return block;
+    explicit BlockCutter(fs::path path) : m_path(std::move(path)), m_in(m_path, std::ios::binary) {}
+
+    // The next block, or false at the end of the file.
+    Result<bool> next(CsvBlock& block) {
+        if (!m_in.is_open())
+            return fail(system_error("cannot open " + m_path.string(), errno));
+        constexpr size_t k_block_bytes = 1 << 20;
+        while (true) {
+            if (!m_at_end) {
+                size_t old = m_pending.size();
+                m_pending.resize(old + k_block_bytes);
+                m_in.read(m_pending.data() + old, static_cast<std::streamsize>(k_block_bytes));
+                m_pending.resize(old + static_cast<size_t>(m_in.gcount()));
+                if (m_in.bad())
+                    return fail(system_error("reading " + m_path.string(), errno));
+                m_at_end = m_in.eof();
+            }
+            if (m_header) {
+                // The header was validated by open(); only its end is needed here.
+                size_t skip = m_pending.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+                CsvRecord record;
+                std::string error;
+                size_t end = parse_record(m_pending, skip, m_at_end, record, m_line, error);
+                if (end == std::string_view::npos) {
+                    if (m_at_end)
+                        return false;
+                    continue; // a header longer than a block: read more
+                }
+                m_pending.erase(0, end);
+                m_header = false;
+            }
+            size_t cut = m_at_end ? m_pending.size() : last_record_end(m_pending);
+            if (cut == 0) {
+                if (m_at_end)
+                    return false;
+                continue; // one record longer than the block: read more
+            }
+            block.data.assign(m_pending, 0, cut);
+            block.first_line = m_line;
+            m_line += static_cast<uint64_t>(std::count(block.data.begin(), block.data.end(), '\n'));
+            m_pending.erase(0, cut);
+            return true;
+        }
     }
 
   private:
-    static constexpr size_t k_capacity = 4;
-    std::mutex m_mutex;
-    std::condition_variable m_ready, m_space;
-    std::deque<std::shared_ptr<const CsvBlock>> m_blocks;
+    fs::path m_path;
+    std::ifstream m_in;
+    std::string m_pending;
+    uint64_t m_line = 1;
+    bool m_header = true, m_at_end = false;
 };
 
 // The first error a consumer met, by line.
@@ -418,119 +448,98 @@ struct ConsumerError {
 
 } // namespace
 
-Status TableReader::for_each_row_shared(const std::vector<std::string>& wanted,
-                                        const std::vector<RowCallback>& callbacks) const {
-    if (m_format != TableFormat::csv || callbacks.size() == 1) {
-        return for_each_row(wanted, [&](const std::vector<Cell>& cells, uint64_t line) -> Status {
-            for (const auto& callback : callbacks)
-                MLO_TRY(callback(cells, line));
-            return {};
-        });
+// Hands the wanted cells of a data record over in the wanted order.
+class TableReader::ColumnPicker {
+  public:
+    ColumnPicker(const TableReader& reader, const std::vector<std::string>& wanted)
+        : m_reader(reader), m_position(wanted.size(), -1), m_cells(wanted.size()) {
+        const auto& columns = reader.m_columns;
+        for (size_t w = 0; w < wanted.size(); ++w)
+            for (size_t c = 0; c < columns.size(); ++c)
+                if (columns[c] == wanted[w])
+                    m_position[w] = static_cast<long>(c);
     }
-    std::vector<long> position(wanted.size(), -1);
-    for (size_t w = 0; w < wanted.size(); ++w)
-        for (size_t c = 0; c < m_columns.size(); ++c)
-            if (m_columns[c] == wanted[w])
-                position[w] = static_cast<long>(c);
 
-    std::atomic<bool> stop{false};
-    std::vector<BlockQueue> queues(callbacks.size());
+    template <typename Record> Status hand_over(const Record& record, const RowCallback& callback) {
+        if (record.cells.size() != m_reader.m_columns.size())
+            return fail(input_error(m_reader.m_path, record.line,
+                                    std::to_string(record.cells.size()) + " cells, but the header names " +
+                                        std::to_string(m_reader.m_columns.size()) + " columns"));
+        for (size_t w = 0; w < m_position.size(); ++w) {
+            if (m_position[w] < 0) {
+                m_cells[w] = Cell{};
+                continue;
+            }
+            auto c = static_cast<size_t>(m_position[w]);
+            m_cells[w].text = record.cells[c];
+            m_cells[w].missing = record.cells[c].empty() && !record.quoted[c];
+        }
+        return callback(m_cells, record.line);
+    }
+
+  private:
+    const TableReader& m_reader;
+    std::vector<long> m_position;
+    std::vector<Cell> m_cells;
+};
+
+Status TableReader::for_each_row_parallel(const std::vector<std::string>& wanted,
+                                          const std::vector<RowCallback>& callbacks) const {
+    if (m_format != TableFormat::csv || callbacks.size() == 1)
+        return for_each_row(wanted, callbacks.front());
+
+    BlockCutter cutter(m_path);
+    std::mutex cutter_mutex;
+    bool failed = false; // under cutter_mutex: once set, no more blocks are handed out
+    Status read_status;
     std::vector<ConsumerError> errors(callbacks.size());
     auto consume = [&](size_t index) {
+        CsvBlock block;
         CsvRecord record;
-        std::vector<Cell> cells(wanted.size());
+        ColumnPicker picker(*this, wanted);
         std::string error;
-        while (auto block = queues[index].pop()) {
-            if (stop.load(std::memory_order_relaxed))
-                continue; // drain the queue so the reader never blocks
-            std::string_view data(block->data);
-            uint64_t line = block->first_line;
+        auto report = [&](uint64_t line, Error e) {
+            errors[index] = ConsumerError{line, std::move(e)};
+            std::lock_guard lock(cutter_mutex);
+            failed = true;
+        };
+        while (true) {
+            {
+                std::lock_guard lock(cutter_mutex);
+                if (failed)
+                    return;
+                auto more = cutter.next(block);
+                if (!more) {
+                    read_status = fail(std::move(more).error());
+                    failed = true;
+                    return;
+                }
+                if (!*more)
+                    return;
+            }
+            // A block handed out earlier may still be running on another consumer, and an error in
+            // it comes before any here: every consumer finishes its block, and the earliest line
+            // wins below.
+            std::string_view data(block.data);
+            uint64_t line = block.first_line;
             size_t pos = 0;
             while (pos < data.size()) {
                 uint64_t start_line = line;
                 size_t next = parse_record(data, pos, true, record, line, error);
-                auto report = [&](Error e) {
-                    errors[index] = ConsumerError{start_line, std::move(e)};
-                    stop = true;
-                };
-                if (!error.empty()) {
-                    report(input_error(m_path, start_line, error));
-                    break;
-                }
+                if (!error.empty())
+                    return report(start_line, input_error(m_path, start_line, error));
                 pos = next;
                 if (blank_record(record))
                     continue;
-                if (record.cells.size() != m_columns.size()) {
-                    report(input_error(m_path, record.line,
-                                       std::to_string(record.cells.size()) + " cells, but the header names " +
-                                           std::to_string(m_columns.size()) + " columns"));
-                    break;
-                }
-                for (size_t w = 0; w < wanted.size(); ++w) {
-                    if (position[w] < 0) {
-                        cells[w] = Cell{};
-                        continue;
-                    }
-                    auto c = static_cast<size_t>(position[w]);
-                    cells[w].text = record.cells[c];
-                    cells[w].missing = record.cells[c].empty() && !record.quoted[c];
-                }
-                if (auto status = callbacks[index](cells, record.line); !status) {
-                    report(std::move(status).error());
-                    break;
-                }
+                if (auto status = picker.hand_over(record, callbacks[index]); !status)
+                    return report(record.line, std::move(status).error());
             }
         }
     };
     std::vector<std::thread> threads;
-    for (size_t i = 0; i < callbacks.size(); ++i)
+    for (size_t i = 1; i < callbacks.size(); ++i)
         threads.emplace_back(consume, i);
-
-    // The reader: skip the header record, then cut the rest into blocks at record boundaries.
-    Status read_status;
-    {
-        std::ifstream in(m_path, std::ios::binary);
-        std::string pending;
-        uint64_t line = 1;
-        bool header = true;
-        if (!in)
-            read_status = fail(system_error("cannot open " + m_path.string(), errno));
-        constexpr size_t k_block_bytes = 1 << 20;
-        while (read_status && in && !stop) {
-            size_t old = pending.size();
-            pending.resize(old + k_block_bytes);
-            in.read(pending.data() + old, static_cast<std::streamsize>(k_block_bytes));
-            pending.resize(old + static_cast<size_t>(in.gcount()));
-            if (in.bad()) {
-                read_status = fail(system_error("reading " + m_path.string(), errno));
-                break;
-            }
-            bool at_end = in.eof();
-            if (header) {
-                // The header was validated by open(); only its end is needed here.
-                size_t skip = pending.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
-                CsvRecord record;
-                std::string error;
-                size_t end = parse_record(pending, skip, at_end, record, line, error);
-                if (end == std::string_view::npos)
-                    continue; // a header longer than a block: read more
-                pending.erase(0, end);
-                header = false;
-            }
-            size_t cut = at_end ? pending.size() : last_record_end(pending);
-            if (cut == 0)
-                continue; // one record longer than the block: read more
-            auto block = std::make_shared<CsvBlock>();
-            block->data.assign(pending, 0, cut);
-            block->first_line = line;
-            line += static_cast<uint64_t>(std::count(block->data.begin(), block->data.end(), '\n'));
-            pending.erase(0, cut);
-            for (auto& queue : queues)
-                queue.push(block);
-        }
-    }
-    for (auto& queue : queues)
-        queue.push(nullptr);
+    consume(0);
     for (auto& thread : threads)
         thread.join();
     const ConsumerError* first = nullptr;
@@ -543,32 +552,14 @@ Status TableReader::for_each_row_shared(const std::vector<std::string>& wanted,
 }
 
 Status TableReader::read_csv(const std::vector<std::string>& wanted, const RowCallback& callback) const {
-    std::vector<long> position(wanted.size(), -1);
-    for (size_t w = 0; w < wanted.size(); ++w)
-        for (size_t c = 0; c < m_columns.size(); ++c)
-            if (m_columns[c] == wanted[w])
-                position[w] = static_cast<long>(c);
-    std::vector<Cell> cells(wanted.size());
+    ColumnPicker picker(*this, wanted);
     bool header = true;
     return scan_csv(m_path, [&](const CsvRecord& record, bool&) -> Status {
         if (header) {
             header = false;
             return {};
         }
-        if (record.cells.size() != m_columns.size())
-            return fail(input_error(m_path, record.line,
-                                    std::to_string(record.cells.size()) + " cells, but the header names " +
-                                        std::to_string(m_columns.size()) + " columns"));
-        for (size_t w = 0; w < wanted.size(); ++w) {
-            if (position[w] < 0) {
-                cells[w] = Cell{};
-                continue;
-            }
-            auto c = static_cast<size_t>(position[w]);
-            cells[w].text = record.cells[c];
-            cells[w].missing = record.cells[c].empty() && !record.quoted[c];
-        }
-        return callback(cells, record.line);
+        return picker.hand_over(record, callback);
     });
 }
 

@@ -6,6 +6,7 @@
 #include <mlo/monitor/drift_stats.hpp>
 #include <mlo/monitor/ks_test.hpp>
 #include <random>
+#include <thread>
 
 using namespace mlo::monitor;
 
@@ -119,4 +120,117 @@ TEST_CASE("folding sorts like std::sort: negative, zero, tiny and huge values") 
     REQUIRE(got.size() == expected.size());
     for (size_t i = 0; i < got.size(); ++i)
         REQUIRE(got[i] == expected[i]);
+}
+
+namespace {
+
+// Feeds `values` to one NumericCurrent through `threads` collectors on threads of their own, each
+// taking every threads-th value, as the check shares out blocks of rows.
+void feed_in_parallel(NumericCurrent& accumulator, const std::vector<double>& values, size_t threads) {
+    std::vector<std::thread> workers;
+    for (size_t t = 0; t < threads; ++t)
+        workers.emplace_back([&, t] {
+            NumericCollector collector(accumulator);
+            for (size_t i = t; i < values.size(); i += threads)
+                collector.add(values[i]);
+            collector.add_missing();
+            collector.flush();
+        });
+    for (auto& worker : workers)
+        worker.join();
+    accumulator.finish();
+}
+
+} // namespace
+
+TEST_CASE("collectors on several threads give the counts one pass gives") {
+    std::mt19937 random(11);
+    std::normal_distribution<double> normal(0, 1);
+    std::vector<double> reference;
+    for (int i = 0; i < 5000; ++i)
+        reference.push_back(std::round(normal(random) * 100) / 100);
+    auto summary = reference_of(reference);
+    std::sort(reference.begin(), reference.end());
+    // Small enough to keep every value, and large enough to be folded many times over.
+    for (size_t size : {size_t{5000}, 5 * NumericCurrent::k_exact_values + 3}) {
+        std::vector<double> current;
+        for (size_t i = 0; i < size; ++i)
+            current.push_back(std::round((normal(random) * 1.5 + 0.2) * 1000) / 1000);
+        NumericCurrent parallel(summary);
+        feed_in_parallel(parallel, current, 3);
+        NumericCurrent serial(summary);
+        for (double v : current)
+            serial.add(v);
+        serial.finish();
+
+        CHECK(parallel.count() == current.size());
+        CHECK(parallel.missing() == 3);
+        CHECK(parallel.min() == *std::min_element(current.begin(), current.end()));
+        CHECK(parallel.max() == *std::max_element(current.begin(), current.end()));
+        CHECK(parallel.has_exact_values() == (size <= NumericCurrent::k_exact_values));
+        auto sorted = current;
+        std::sort(sorted.begin(), sorted.end());
+        CHECK(parallel.ks_h() == ks_statistic(reference, sorted).h);
+        CHECK(parallel.ks_h() == serial.ks_h());
+        bool exact_parallel = false, exact_serial = false;
+        CHECK(parallel.unique_count(exact_parallel) == serial.unique_count(exact_serial));
+        CHECK(exact_parallel == exact_serial);
+        // The display counts, against numpy's bins counted value by value.
+        std::vector<uint64_t> expected(summary.display_edges.size() + 1, 0);
+        for (double v : current)
+            ++expected[static_cast<size_t>(histogram_bin(summary.display_edges, v) + 1)];
+        CHECK(parallel.display_counts() == expected);
+        CHECK(serial.display_counts() == expected);
+        double bound_parallel = 0, bound_serial = 0;
+        CHECK(parallel.wasserstein(bound_parallel) ==
+              Approx(serial.wasserstein(bound_serial)).epsilon(1e-12));
+        CHECK(std::fabs(parallel.wasserstein(bound_parallel) - wasserstein_distance(reference, sorted)) <=
+              bound_parallel + 1e-12);
+        if (parallel.has_exact_values())
+            CHECK(parallel.sorted_values() == sorted);
+    }
+}
+
+TEST_CASE("the exact values are kept up to k_exact_values over every collector together") {
+    auto summary = reference_of({0, 1, 2});
+    for (size_t extra : {size_t{0}, size_t{1}}) {
+        std::vector<double> current(NumericCurrent::k_exact_values + extra);
+        for (size_t i = 0; i < current.size(); ++i)
+            current[i] = static_cast<double>(i % 5) - 1;
+        NumericCurrent accumulator(summary);
+        feed_in_parallel(accumulator, current, 2);
+        CHECK(accumulator.has_exact_values() == (extra == 0));
+        CHECK(accumulator.count() == current.size());
+        if (accumulator.has_exact_values()) {
+            std::sort(current.begin(), current.end());
+            CHECK(accumulator.sorted_values() == current);
+        }
+    }
+}
+
+TEST_CASE("categorical counts merge as one pass counts, the cap over their union") {
+    CategoricalCounts a, b, whole;
+    for (std::string_view value : {"x", "y", "x"}) {
+        a.add(value);
+        whole.add(value);
+    }
+    for (std::string_view value : {"y", "z"}) {
+        b.add(value);
+        whole.add(value);
+    }
+    b.add_missing();
+    whole.add_missing();
+    a.merge(b);
+    CHECK(a.counts == whole.counts);
+    CHECK(a.total == whole.total);
+    CHECK(a.missing == 1);
+    CHECK_FALSE(a.overflow);
+
+    CategoricalCounts full, more;
+    for (size_t i = 0; i < CategoricalCounts::k_category_cap; ++i)
+        full.add(std::to_string(i));
+    more.add("new");
+    full.merge(more);
+    CHECK(full.overflow);
+    CHECK(full.counts.size() == CategoricalCounts::k_category_cap);
 }

@@ -68,3 +68,34 @@ TEST_CASE("regression edge cases as sklearn defines them") {
     // m.mean_absolute_percentage_error([0,1],[1,1]) -> 2251799813685248.0 (|y| floored at eps)
     CHECK(*mean_absolute_percentage_error({0, 1}, {1, 1}).value == Approx(2251799813685248.0));
 }
+
+TEST_CASE("regression sums and confusion counts merge as one pass over all rows") {
+    std::vector<double> y_true = {3, -0.5, 2, 7, 120.25, -40, 0.001}, y_pred = {2.5, 0, 2, 8, 100, -41, 0.5};
+    RegressionSums whole, first, second;
+    for (size_t i = 0; i < y_true.size(); ++i) {
+        whole.add(y_true[i], y_pred[i]);
+        (i < 3 ? first : second).add(y_true[i], y_pred[i]);
+    }
+    RegressionSums empty;
+    first.merge(second);
+    first.merge(empty);
+    empty.merge(first);
+    for (const auto* merged : {&first, &empty}) {
+        CHECK(merged->count == whole.count);
+        CHECK(*mean_absolute_error(*merged).value == Approx(*mean_absolute_error(whole).value));
+        CHECK(*r2_score(*merged).value == Approx(*r2_score(whole).value).epsilon(1e-12));
+        CHECK(*r2_score(*merged).value == Approx(*r2_score(y_true, y_pred).value).epsilon(1e-12));
+        CHECK(*mean_absolute_percentage_error(*merged).value ==
+              Approx(*mean_absolute_percentage_error(whole).value));
+    }
+
+    ConfusionCounts all, part_a, part_b;
+    for (size_t i = 0; i < k_true.size(); ++i) {
+        all.add(k_true[i], k_pred[i]);
+        (i % 2 == 0 ? part_a : part_b).add(k_true[i], k_pred[i]);
+    }
+    part_a.merge(part_b);
+    CHECK(part_a.pairs == all.pairs);
+    CHECK(part_a.total == all.total);
+    CHECK(*f1(part_a, Averaging::macro).value == Approx(0.2666666666666667));
+}

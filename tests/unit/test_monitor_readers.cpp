@@ -1,5 +1,6 @@
 #include "temp_dir.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <charconv>
 #include <cmath>
@@ -168,7 +169,7 @@ TEST_CASE("numbers: the fast decimal path agrees with from_chars bit for bit") {
     CHECK_FALSE(parse_number(".", value));
 }
 
-TEST_CASE("CSV shared reading: every consumer sees every row in order, across 1 MiB blocks") {
+TEST_CASE("CSV parallel reading: every row reaches exactly one consumer, whole, across 1 MiB blocks") {
     mlo::test::TempDir dir;
     // ~12 MiB with quoted fields holding commas, escaped quotes and line breaks, so that block
     // cuts must respect quotes.
@@ -180,23 +181,36 @@ TEST_CASE("CSV shared reading: every consumer sees every row in order, across 1 
     auto path = write(dir, "big.csv", text);
     auto reader = TableReader::open(path);
     REQUIRE(reader);
-    std::vector<uint64_t> seen(2, 0), lines_ok(2, 0);
+    std::vector<std::vector<uint64_t>> ids(2); // per consumer, in the order it saw them
+    std::vector<uint64_t> bad(2, 0);
     std::vector<mlo::monitor::RowCallback> consumers;
     for (size_t k = 0; k < 2; ++k)
         consumers.push_back([&, k](const std::vector<Cell>& cells, uint64_t line) -> mlo::Status {
-            auto i = seen[k];
-            bool same = cells[0].text == std::to_string(i) && cells[2].text == std::to_string(i * 0.5) &&
-                        cells[1].text.size() == 7 + i % 70 && cells[1].text.substr(0, 7) == "a, \"q\"\n";
-            lines_ok[k] += same && line == 2 + 2 * i ? 1 : 0;
-            ++seen[k];
+            uint64_t i = std::stoull(std::string(cells[0].text));
+            bool same = cells[2].text == std::to_string(static_cast<double>(i) * 0.5) &&
+                        cells[1].text.size() == 7 + i % 70 && cells[1].text.substr(0, 7) == "a, \"q\"\n" &&
+                        line == 2 + 2 * i;
+            bad[k] += same ? 0 : 1;
+            ids[k].push_back(i);
             return {};
         });
-    REQUIRE(reader->for_each_row_shared({"id", "note", "x"}, consumers));
-    CHECK(seen == std::vector<uint64_t>{rows, rows});
-    CHECK(lines_ok == std::vector<uint64_t>{rows, rows});
+    REQUIRE(reader->for_each_row_parallel({"id", "note", "x"}, consumers));
+    CHECK(bad == std::vector<uint64_t>{0, 0});
+    std::vector<uint64_t> all;
+    for (const auto& mine : ids) {
+        // Whole blocks of consecutive rows: within one consumer the rows only go forwards.
+        CHECK(std::is_sorted(mine.begin(), mine.end()));
+        all.insert(all.end(), mine.begin(), mine.end());
+    }
+    std::sort(all.begin(), all.end());
+    REQUIRE(all.size() == static_cast<size_t>(rows));
+    bool each_once = true;
+    for (size_t i = 0; i < all.size(); ++i)
+        each_once = each_once && all[i] == i;
+    CHECK(each_once);
 }
 
-TEST_CASE("CSV shared reading: the earliest error wins") {
+TEST_CASE("CSV parallel reading: the earliest error wins") {
     mlo::test::TempDir dir;
     std::string text = "a,b\n";
     for (int i = 0; i < 300000; ++i)
@@ -207,15 +221,14 @@ TEST_CASE("CSV shared reading: the earliest error wins") {
     auto path = write(dir, "bad.csv", text);
     auto reader = TableReader::open(path);
     REQUIRE(reader);
-    // The second consumer refuses a row late in the file; the cell-count error comes first.
-    std::vector<mlo::monitor::RowCallback> consumers = {
-        [](const std::vector<Cell>&, uint64_t) -> mlo::Status { return {}; },
-        [](const std::vector<Cell>&, uint64_t line) -> mlo::Status {
-            if (line == 500000)
-                return mlo::fail(mlo::ErrorCode::input, "late");
-            return {};
-        }};
-    auto status = reader->for_each_row_shared({"a"}, consumers);
+    // Whichever consumer gets line 500000 refuses it; the cell-count error before it comes first.
+    auto refuse_late = [](const std::vector<Cell>&, uint64_t line) -> mlo::Status {
+        if (line == 500000)
+            return mlo::fail(mlo::ErrorCode::input, "late");
+        return {};
+    };
+    std::vector<mlo::monitor::RowCallback> consumers = {refuse_late, refuse_late};
+    auto status = reader->for_each_row_parallel({"a"}, consumers);
     REQUIRE_FALSE(status);
     CHECK(status.error().message == path.string() + ": line 300002: 3 cells, but the header names 2 columns");
 }

@@ -1,6 +1,10 @@
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,6 +31,8 @@ struct NumericReference {
     std::vector<uint64_t> bin_counts(const std::vector<double>& edges, bool overflow_bins) const;
 };
 
+class NumericCollector;
+
 // The current sample of a numeric column, accumulated in one pass with memory bounded by the
 // reference's distinct values (see ARCHITECTURE.md, "Monitoring"):
 // - counts of current values equal to each distinct reference value, and count and sum of those
@@ -37,16 +43,22 @@ struct NumericReference {
 //   batches get every statistic exactly and histograms over any edges;
 // - counts of values the reference lacks, per value, up to k_new_value_cap distinct ones;
 // - counts over the reference's display edges plus an underflow and an overflow bin.
+// Several threads feed one column through a NumericCollector each (rows are shared out between
+// threads); add() feeds it from one thread through a collector of its own.
 class NumericCurrent {
   public:
     static constexpr size_t k_exact_values = 1 << 17;
     static constexpr size_t k_new_value_cap = 4096;
 
     explicit NumericCurrent(const NumericReference& reference);
+    ~NumericCurrent();
+    NumericCurrent(const NumericCurrent&) = delete;
+    NumericCurrent& operator=(const NumericCurrent&) = delete;
+
     void add(double value); // finite values only
-    void add_missing() { ++m_missing; }
-    // Folds what is still buffered into the counts; call after the last add() and before any
-    // query below. Idempotent.
+    void add_missing();
+    // Folds what is still buffered into the counts; call after the last add() (and after every
+    // collector's flush()) and before any query below. Idempotent.
     void finish();
 
     uint64_t count() const { return m_count; }
@@ -72,7 +84,11 @@ class NumericCurrent {
     const std::vector<uint64_t>& display_counts() const { return m_display; }
 
   private:
+    friend class NumericCollector;
     const NumericReference& m_reference;
+    // Everything below is guarded by m_mutex while collectors run; finish() and the queries run
+    // after they are done.
+    std::mutex m_mutex;
     uint64_t m_count = 0, m_missing = 0;
     double m_min = 0, m_max = 0;
     // Slot i: current values equal to distinct[i], and count and sum of those strictly between
@@ -84,12 +100,61 @@ class NumericCurrent {
         double between_sum = 0;
     };
     std::vector<Slot> m_slots;
-    void fold_buffer();
-    std::vector<double> m_buffer; // values not yet folded; all of them while m_exact_kept
+    // Merges values sorted (or nearly: see k_fold_sort_bits) into the slots, the new values and the
+    // display counts.
+    void fold_sorted(const std::vector<double>& values);
+    // Display bins as numpy's histogram gives them ([e_i, e_i+1), the last closed) plus an
+    // underflow and an overflow bin: a value's bin is how many of these it is at or above.
+    std::vector<double> m_display_thresholds;
+    // Values handed over by collectors that never folded; all current values while m_exact_kept.
+    std::vector<double> m_kept;
+    // Set once any values were folded: from then on collectors fold instead of keeping.
+    std::atomic<bool> m_folded{false};
+    // Values collectors announced as buffered, to decide together when the sample is too large to
+    // keep (see NumericCollector::add).
+    std::atomic<uint64_t> m_announced{0};
     bool m_exact_kept = true, m_finished = false;
     std::unordered_map<double, uint64_t> m_new_values;
     bool m_new_values_overflow = false;
     std::vector<uint64_t> m_display;
+    std::unique_ptr<NumericCollector> m_own; // add()'s collector
+};
+
+// One thread's share of a column's current values: buffered, and folded into the NumericCurrent
+// in sorted batches (sorting needs no lock; merging takes the column's lock for a sequential walk).
+// While the column's values may still all be kept (at most k_exact_values over every collector),
+// the buffer grows; collectors announce what they hold every k_announce_step values past
+// k_fold_values, and once the announced total passes k_exact_values every collector folds at
+// k_fold_values. Memory per collector is about k_fold_values doubles.
+class NumericCollector {
+  public:
+    static constexpr size_t k_fold_values = 1 << 16;
+    static constexpr size_t k_announce_step = 1 << 12;
+
+    explicit NumericCollector(NumericCurrent& target) : m_target(&target) {}
+    void add(double value) { // finite values only
+        if (m_count == 0) {
+            m_min = m_max = value;
+        } else {
+            m_min = std::min(m_min, value);
+            m_max = std::max(m_max, value);
+        }
+        ++m_count;
+        m_buffer.push_back(value);
+        if (m_buffer.size() >= k_fold_values && m_buffer.size() % k_announce_step == 0)
+            announce_or_fold();
+    }
+    void add_missing() { ++m_missing; }
+    // Hands over the counts and what is still buffered; call once, after the last add().
+    void flush();
+
+  private:
+    void announce_or_fold();
+    void fold(); // sorts the buffer, merges it into the target under its lock, empties it
+    NumericCurrent* m_target;
+    std::vector<double> m_buffer;
+    uint64_t m_count = 0, m_missing = 0, m_announced = 0;
+    double m_min = 0, m_max = 0;
 };
 
 // A categorical column: counts per value. Current values are capped at k_category_cap distinct
@@ -108,6 +173,8 @@ struct CategoricalCounts {
 
     void add(std::string_view value);
     void add_missing() { ++missing; }
+    // Adds another thread's counts of the same column; the cap applies to the union.
+    void merge(const CategoricalCounts& other);
 };
 
 } // namespace mlo::monitor

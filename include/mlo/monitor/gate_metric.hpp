@@ -16,6 +16,8 @@ struct PerformanceData {
     std::vector<std::string> roc_truth;
     std::vector<double> roc_scores;
     uint64_t rows = 0;
+    // Adds another share of the rows (the metrics do not depend on row order).
+    void merge(PerformanceData&& other);
 };
 
 bool is_regression_metric(const std::string& metric); // mae mse rmse r2 mape

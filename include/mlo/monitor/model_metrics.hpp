@@ -28,6 +28,7 @@ struct ConfusionCounts {
         ++pairs[{truth, predicted}];
         ++total;
     }
+    void merge(const ConfusionCounts& other);
 };
 MetricValue accuracy(const ConfusionCounts& counts);
 MetricValue precision(const ConfusionCounts& counts, Averaging averaging, const std::string& positive = "1");
@@ -41,6 +42,8 @@ struct RegressionSums {
     double absolute = 0, squared = 0, percentage = 0;
     double true_mean = 0, true_m2 = 0;
     void add(double truth, double predicted);
+    // Adds another share of the rows; the mean and spread combine as Chan et al.'s pairwise update.
+    void merge(const RegressionSums& other);
 };
 MetricValue mean_absolute_error(const RegressionSums& sums);
 MetricValue mean_squared_error(const RegressionSums& sums);

@@ -18,10 +18,10 @@ class RowSource {
     virtual const std::vector<std::string>& columns() const = 0;
     virtual Status for_each_row(const std::vector<std::string>& wanted,
                                 const RowCallback& callback) const = 0;
-    // Every row to every callback, as TableReader::for_each_row_shared; by default in turn, on the
-    // calling thread.
-    virtual Status for_each_row_shared(const std::vector<std::string>& wanted,
-                                       const std::vector<RowCallback>& callbacks) const;
+    // The rows shared out between callbacks on threads of their own, as
+    // TableReader::for_each_row_parallel; by default every row to callbacks[0] on the calling thread.
+    virtual Status for_each_row_parallel(const std::vector<std::string>& wanted,
+                                         const std::vector<RowCallback>& callbacks) const;
     // For messages: the file, or "the serve log of MODEL".
     virtual std::string describe() const = 0;
 };

@@ -43,15 +43,18 @@ class TableReader {
     // "<file>: line N: <what>".
     Status for_each_row(const std::vector<std::string>& wanted, const RowCallback& callback) const;
 
-    // The same rows handed to several consumers at once: callbacks[i] runs on a thread of its own
-    // (CSV; for JSON lines they are called in turn on the calling thread) and sees every row in file
-    // order, so consumers that share out the columns need no locking. The file is read once, by the
-    // calling thread, in blocks cut at record boundaries; a few blocks are in flight at a time, so
-    // memory stays bounded. On malformed input the error with the earliest line is returned.
-    Status for_each_row_shared(const std::vector<std::string>& wanted,
-                               const std::vector<RowCallback>& callbacks) const;
+    // The rows shared out between several consumers: callbacks[i] runs on a thread of its own
+    // (callbacks[0] on the calling thread) and gets whole blocks of consecutive rows, about 1 MiB
+    // of CSV each, in file order within a block; which consumer gets which block depends on which
+    // asks first. Consumers keep their own accumulators and merge them afterwards. The file is
+    // read once, blocks cut at record boundaries by whichever consumer asks for the next one, so
+    // memory is a block per consumer. On malformed input the error with the earliest line is
+    // returned. JSON lines, and a single callback, get every row on the calling thread.
+    Status for_each_row_parallel(const std::vector<std::string>& wanted,
+                                 const std::vector<RowCallback>& callbacks) const;
 
   private:
+    class ColumnPicker;
     TableReader(std::filesystem::path path, TableFormat format, std::vector<std::string> columns)
         : m_path(std::move(path)), m_format(format), m_columns(std::move(columns)) {}
     Status read_csv(const std::vector<std::string>& wanted, const RowCallback& callback) const;
