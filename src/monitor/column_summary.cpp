@@ -365,18 +365,39 @@ void CategoricalCounts::merge(const CategoricalCounts& other) {
     }
 }
 
+namespace {
+
+// A cell's first eight bytes (zero-padded) and its length in the top byte: most category values
+// are that short, so equal heads mean equal values without a memcmp call.
+uint64_t recent_head(std::string_view value) {
+    uint64_t head = 0;
+    size_t n = std::min<size_t>(7, value.size());
+    for (size_t i = 0; i < n; ++i)
+        head |= uint64_t{static_cast<unsigned char>(value[i])} << (8 * i);
+    return head | (uint64_t{std::min<size_t>(255, value.size())} << 56);
+}
+
+} // namespace
+
 void CategoricalCounts::add(std::string_view value) {
     ++total;
+    uint64_t head = recent_head(value);
+    Recent& recent = m_recent[static_cast<size_t>((head * 0x9E3779B97F4A7C15) >> 58) % k_recent];
+    // Up to seven bytes the head is the whole value; longer ones compare the rest too.
+    if (recent.count != nullptr && recent.head == head && (value.size() <= 7 || recent.value == value)) {
+        ++*recent.count;
+        return;
+    }
     auto it = counts.find(value);
-    if (it != counts.end()) {
-        ++it->second;
-        return;
+    if (it == counts.end()) {
+        if (counts.size() >= k_category_cap) {
+            overflow = true;
+            return;
+        }
+        it = counts.emplace(std::string(value), 0).first;
     }
-    if (counts.size() >= k_category_cap) {
-        overflow = true;
-        return;
-    }
-    counts.emplace(std::string(value), 1);
+    ++it->second;
+    recent = Recent{it->first, head, &it->second};
 }
 
 } // namespace mlo::monitor

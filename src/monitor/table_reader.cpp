@@ -8,7 +8,9 @@
 // strings. Memory is the chunk plus the longest record.
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <mlo/monitor/table_reader.hpp>
@@ -41,6 +43,33 @@ struct CsvRecord {
 
 bool is_special(char c) {
     return c == ',' || c == '\n' || c == '\r' || c == '"';
+}
+
+// Bytes of `word` equal to the byte repeated in `pattern` get their high bit set; bits above the
+// first match may be set too (a borrow), so only the lowest set bit is exact.
+uint64_t bytes_equal(uint64_t word, uint64_t pattern) {
+    uint64_t x = word ^ pattern;
+    return (x - 0x0101010101010101) & ~x & 0x8080808080808080;
+}
+
+// The position of the first comma, line end or quote from `pos`, or data.size(). Eight bytes a
+// step (cells are mostly shorter than that, so this is one or two steps a cell), then byte by byte
+// at the end of the data. string_view::find_first_of calls memchr once per character.
+size_t find_special(std::string_view data, size_t pos) {
+    static_assert(std::endian::native == std::endian::little, "the first match is the lowest byte");
+    constexpr uint64_t k_ones = 0x0101010101010101;
+    while (pos + 8 <= data.size()) {
+        uint64_t word = 0;
+        std::memcpy(&word, data.data() + pos, sizeof word);
+        uint64_t found = bytes_equal(word, k_ones * ',') | bytes_equal(word, k_ones * '\n') |
+                         bytes_equal(word, k_ones * '\r') | bytes_equal(word, k_ones * '"');
+        if (found != 0)
+            return pos + static_cast<size_t>(std::countr_zero(found)) / 8;
+        pos += 8;
+    }
+    while (pos < data.size() && !is_special(data[pos]))
+        ++pos;
+    return pos;
 }
 
 // Parses the record starting at `data[pos]`. Returns the position after its line end, or npos when
@@ -99,10 +128,7 @@ size_t parse_record(std::string_view data, size_t pos, bool at_end, CsvRecord& r
                 return std::string_view::npos;
             }
         } else {
-            // A plain loop: string_view::find_first_of calls memchr once per character.
-            size_t end = i;
-            while (end < data.size() && !is_special(data[end]))
-                ++end;
+            size_t end = find_special(data, i);
             if (end == data.size())
                 end = std::string_view::npos;
             if (end == std::string_view::npos) {
@@ -269,66 +295,6 @@ Result<nlohmann::ordered_json> parse_object_line(const fs::path& path, const std
 
 } // namespace
 
-namespace {
-
-// Clinger's fast path: a decimal with at most 15 significant digits and at most 22 fraction digits
-// is an integer exactly representable in a double divided by an exact power of ten, and one IEEE
-// division of two exact values is correctly rounded, so the result equals from_chars's. Most cells
-// of a data file ("52.3652", "-7", "0.5") take this path; anything else falls back to from_chars.
-bool parse_simple_decimal(const char* first, const char* last, double& out) {
-    static constexpr double k_powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                          1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                          1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    bool negative = false;
-    if (first != last && *first == '-') {
-        negative = true;
-        ++first;
-    }
-    uint64_t mantissa = 0;
-    int digits = 0, fraction_digits = 0;
-    bool seen_point = false, seen_digit = false;
-    for (const char* p = first; p != last; ++p) {
-        char c = *p;
-        if (c >= '0' && c <= '9') {
-            seen_digit = true;
-            if (mantissa != 0 || c != '0')
-                ++digits;
-            if (digits > 15)
-                return false;
-            mantissa = mantissa * 10 + static_cast<uint64_t>(c - '0');
-            fraction_digits += seen_point ? 1 : 0;
-        } else if (c == '.' && !seen_point) {
-            seen_point = true;
-        } else {
-            return false; // exponents, nan, inf, junk: from_chars decides
-        }
-    }
-    if (!seen_digit || fraction_digits > 22)
-        return false;
-    double value = static_cast<double>(mantissa) / k_powers[fraction_digits];
-    out = negative ? -value : value;
-    return true;
-}
-
-} // namespace
-
-bool parse_number(std::string_view text, double& out) {
-    const char* first = text.data();
-    const char* last = text.data() + text.size();
-    while (first != last && *first == ' ')
-        ++first;
-    while (last != first && *(last - 1) == ' ')
-        --last;
-    if (first == last)
-        return false;
-    if (*first == '+')
-        ++first;
-    if (parse_simple_decimal(first, last, out))
-        return true;
-    auto [ptr, ec] = std::from_chars(first, last, out);
-    return ec == std::errc() && ptr == last;
-}
-
 Result<TableReader> TableReader::open(const fs::path& path) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec))
@@ -373,6 +339,13 @@ struct CsvBlock {
 // or 0 when there is none. A quote count's parity tells inside from outside: an escaped quote ("")
 // adds two. The block starts at a record boundary, so it starts outside quotes.
 size_t last_record_end(std::string_view data) {
+    if (std::memchr(data.data(), '"', data.size()) == nullptr) {
+        // No quotes (most data files): the last line feed, found from the end.
+        const void* line_feed = memrchr(data.data(), '\n', data.size());
+        return line_feed == nullptr
+                   ? 0
+                   : static_cast<size_t>(static_cast<const char*>(line_feed) - data.data()) + 1;
+    }
     auto quotes = static_cast<size_t>(std::count(data.begin(), data.end(), '"'));
     for (size_t p = data.size(); p-- > 0;) {
         if (data[p] == '"')
@@ -389,45 +362,50 @@ class BlockCutter {
   public:
     explicit BlockCutter(fs::path path) : m_path(std::move(path)), m_in(m_path, std::ios::binary) {}
 
-    // The next block, or false at the end of the file.
+    // The next block, or false at the end of the file. The block starts with what the previous
+    // cut left over, and the file's next bytes are read straight into it: only the short remainder
+    // after the new cut is copied (this runs under the consumers' lock, so it is kept short).
     Result<bool> next(CsvBlock& block) {
         if (!m_in.is_open())
             return fail(system_error("cannot open " + m_path.string(), errno));
         constexpr size_t k_block_bytes = 1 << 20;
+        std::string& data = block.data;
+        data.swap(m_pending);
+        m_pending.clear();
         while (true) {
             if (!m_at_end) {
-                size_t old = m_pending.size();
-                m_pending.resize(old + k_block_bytes);
-                m_in.read(m_pending.data() + old, static_cast<std::streamsize>(k_block_bytes));
-                m_pending.resize(old + static_cast<size_t>(m_in.gcount()));
+                size_t old = data.size();
+                data.resize(old + k_block_bytes);
+                m_in.read(data.data() + old, static_cast<std::streamsize>(k_block_bytes));
+                data.resize(old + static_cast<size_t>(m_in.gcount()));
                 if (m_in.bad())
                     return fail(system_error("reading " + m_path.string(), errno));
                 m_at_end = m_in.eof();
             }
             if (m_header) {
                 // The header was validated by open(); only its end is needed here.
-                size_t skip = m_pending.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+                size_t skip = data.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
                 CsvRecord record;
                 std::string error;
-                size_t end = parse_record(m_pending, skip, m_at_end, record, m_line, error);
+                size_t end = parse_record(data, skip, m_at_end, record, m_line, error);
                 if (end == std::string_view::npos) {
                     if (m_at_end)
                         return false;
                     continue; // a header longer than a block: read more
                 }
-                m_pending.erase(0, end);
+                data.erase(0, end);
                 m_header = false;
             }
-            size_t cut = m_at_end ? m_pending.size() : last_record_end(m_pending);
+            size_t cut = m_at_end ? data.size() : last_record_end(data);
             if (cut == 0) {
                 if (m_at_end)
                     return false;
                 continue; // one record longer than the block: read more
             }
-            block.data.assign(m_pending, 0, cut);
+            m_pending.assign(data, cut);
+            data.resize(cut);
             block.first_line = m_line;
-            m_line += static_cast<uint64_t>(std::count(block.data.begin(), block.data.end(), '\n'));
-            m_pending.erase(0, cut);
+            m_line += static_cast<uint64_t>(std::count(data.begin(), data.end(), '\n'));
             return true;
         }
     }
@@ -452,7 +430,8 @@ struct ConsumerError {
 class TableReader::ColumnPicker {
   public:
     ColumnPicker(const TableReader& reader, const std::vector<std::string>& wanted)
-        : m_reader(reader), m_position(wanted.size(), -1), m_cells(wanted.size()) {
+        : m_reader(reader), m_position(wanted.size(), -1), m_cells(wanted.size()),
+          m_views(reader.m_columns.size()) {
         const auto& columns = reader.m_columns;
         for (size_t w = 0; w < wanted.size(); ++w)
             for (size_t c = 0; c < columns.size(); ++c)
@@ -461,10 +440,7 @@ class TableReader::ColumnPicker {
     }
 
     template <typename Record> Status hand_over(const Record& record, const RowCallback& callback) {
-        if (record.cells.size() != m_reader.m_columns.size())
-            return fail(input_error(m_reader.m_path, record.line,
-                                    std::to_string(record.cells.size()) + " cells, but the header names " +
-                                        std::to_string(m_reader.m_columns.size()) + " columns"));
+        MLO_TRY(check_count(record.cells.size(), record.line));
         for (size_t w = 0; w < m_position.size(); ++w) {
             if (m_position[w] < 0) {
                 m_cells[w] = Cell{};
@@ -477,10 +453,61 @@ class TableReader::ColumnPicker {
         return callback(m_cells, record.line);
     }
 
+    // The fast path for a record without quotes, which most are: cut straight into views of the
+    // data, without parse_record's per-record vectors. Returns the position after the record's
+    // line end (or the data's end), or npos when the record holds a quote (parse it with
+    // parse_record instead); `count` is its number of cells, `blank` whether the line is empty.
+    size_t split_plain(std::string_view data, size_t pos, size_t& count, bool& blank) {
+        size_t start = pos;
+        count = 0;
+        while (true) {
+            size_t end = find_special(data, pos);
+            if (end < data.size() && data[end] == '"')
+                return std::string_view::npos;
+            if (count < m_views.size())
+                m_views[count] = data.substr(pos, end - pos);
+            ++count;
+            if (end < data.size() && data[end] == ',') {
+                pos = end + 1;
+                continue;
+            }
+            blank = count == 1 && end == start;
+            if (end == data.size())
+                return end;
+            if (data[end] == '\r' && end + 1 < data.size() && data[end + 1] == '\n')
+                return end + 2;
+            return end + 1;
+        }
+    }
+
+    // Hands over the record split_plain cut.
+    Status hand_over_plain(size_t count, uint64_t line, const RowCallback& callback) {
+        MLO_TRY(check_count(count, line));
+        for (size_t w = 0; w < m_position.size(); ++w) {
+            if (m_position[w] < 0) {
+                m_cells[w] = Cell{};
+                continue;
+            }
+            std::string_view text = m_views[static_cast<size_t>(m_position[w])];
+            m_cells[w].text = text;
+            m_cells[w].missing = text.empty();
+        }
+        return callback(m_cells, line);
+    }
+
   private:
+    Status check_count(size_t count, uint64_t line) const {
+        if (count == m_reader.m_columns.size())
+            return {};
+        return fail(input_error(m_reader.m_path, line,
+                                std::to_string(count) + " cells, but the header names " +
+                                    std::to_string(m_reader.m_columns.size()) + " columns"));
+    }
+
     const TableReader& m_reader;
     std::vector<long> m_position;
     std::vector<Cell> m_cells;
+    std::vector<std::string_view> m_views; // split_plain's cells, by column
 };
 
 Status TableReader::for_each_row_parallel(const std::vector<std::string>& wanted,
@@ -525,6 +552,18 @@ Status TableReader::for_each_row_parallel(const std::vector<std::string>& wanted
             size_t pos = 0;
             while (pos < data.size()) {
                 uint64_t start_line = line;
+                size_t count = 0;
+                bool blank = false;
+                if (size_t next = picker.split_plain(data, pos, count, blank);
+                    next != std::string_view::npos) {
+                    pos = next;
+                    ++line;
+                    if (blank)
+                        continue;
+                    if (auto status = picker.hand_over_plain(count, start_line, callbacks[index]); !status)
+                        return report(start_line, std::move(status).error());
+                    continue;
+                }
                 size_t next = parse_record(data, pos, true, record, line, error);
                 if (!error.empty())
                     return report(start_line, input_error(m_path, start_line, error));

@@ -143,9 +143,15 @@ TEST_CASE("numbers: decimal and exponent forms with spaces; text is not a number
 TEST_CASE("numbers: the fast decimal path agrees with from_chars bit for bit") {
     std::mt19937_64 random(11);
     for (int i = 0; i < 200000; ++i) {
-        // Up to 15 significant digits with 0..10 fraction digits, both signs.
+        // Up to 15 significant digits with 0..10 fraction digits, both signs; every fourth around
+        // 2^53 (the fast path's limit) and up to 19 digits with up to 22 fraction digits.
         uint64_t mantissa = random() % 1000000000000000ull;
         int fraction = static_cast<int>(random() % 11);
+        if (i % 4 == 0) {
+            mantissa = i % 8 == 0 ? (uint64_t{1} << 53) - 1000 + random() % 2000
+                                  : random() % 10000000000000000000ull;
+            fraction = static_cast<int>(random() % 23);
+        }
         std::string text = std::to_string(mantissa);
         if (fraction > 0) {
             if (text.size() <= static_cast<size_t>(fraction))

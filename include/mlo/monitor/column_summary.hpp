@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -171,10 +172,52 @@ struct CategoricalCounts {
     uint64_t total = 0, missing = 0;
     bool overflow = false;
 
+    CategoricalCounts() = default;
+    // Copies start with an empty cache (it points into its own map); moves keep it, as the map's
+    // nodes move with the map.
+    CategoricalCounts(const CategoricalCounts& other)
+        : counts(other.counts), total(other.total), missing(other.missing), overflow(other.overflow) {}
+    CategoricalCounts& operator=(const CategoricalCounts& other) {
+        if (this != &other) {
+            counts = other.counts;
+            total = other.total;
+            missing = other.missing;
+            overflow = other.overflow;
+            m_recent = {};
+        }
+        return *this;
+    }
+    CategoricalCounts(CategoricalCounts&& other) noexcept
+        : counts(std::move(other.counts)), total(other.total), missing(other.missing),
+          overflow(other.overflow), m_recent(other.m_recent) {
+        other.m_recent = {};
+    }
+    CategoricalCounts& operator=(CategoricalCounts&& other) noexcept {
+        counts = std::move(other.counts);
+        total = other.total;
+        missing = other.missing;
+        overflow = other.overflow;
+        m_recent = other.m_recent;
+        other.m_recent = {};
+        return *this;
+    }
+
     void add(std::string_view value);
     void add_missing() { ++missing; }
     // Adds another thread's counts of the same column; the cap applies to the union.
     void merge(const CategoricalCounts& other);
+
+  private:
+    // A direct-mapped cache of recently counted values in front of the map: a category column
+    // holds few values, and this finds most cells with one cheap hash and one comparison instead of
+    // std::hash and a prime-modulo bucket lookup.
+    struct Recent {
+        std::string_view value; // the map's key
+        uint64_t head = 0;      // its first eight bytes (recent_head), compared before the text
+        uint64_t* count = nullptr;
+    };
+    static constexpr size_t k_recent = 64;
+    std::array<Recent, k_recent> m_recent{};
 };
 
 } // namespace mlo::monitor

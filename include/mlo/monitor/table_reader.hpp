@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <mlo/monitor/parse_number.hpp>
 #include <mlo/util/error.hpp>
 #include <string>
 #include <string_view>
@@ -64,9 +65,5 @@ class TableReader {
     TableFormat m_format;
     std::vector<std::string> m_columns;
 };
-
-// A number as the readers accept it: decimal or exponent notation with optional surrounding
-// spaces. NaN and infinities parse (and are then treated as missing by the statistics).
-bool parse_number(std::string_view text, double& out);
 
 } // namespace mlo::monitor
