@@ -41,10 +41,6 @@ struct CsvRecord {
     uint64_t line = 0;
 };
 
-bool is_special(char c) {
-    return c == ',' || c == '\n' || c == '\r' || c == '"';
-}
-
 // Bytes of `word` equal to the byte repeated in `pattern` get their high bit set; bits above the
 // first match may be set too (a borrow), so only the lowest set bit is exact.
 uint64_t bytes_equal(uint64_t word, uint64_t pattern) {
@@ -52,24 +48,28 @@ uint64_t bytes_equal(uint64_t word, uint64_t pattern) {
     return (x - 0x0101010101010101) & ~x & 0x8080808080808080;
 }
 
-// The position of the first comma, line end or quote from `pos`, or data.size(). Eight bytes a
-// step (cells are mostly shorter than that, so this is one or two steps a cell), then byte by byte
-// at the end of the data. string_view::find_first_of calls memchr once per character.
-size_t find_special(std::string_view data, size_t pos) {
+// The position of the first byte from `pos` that is one of `Specials`, or data.size(). Eight bytes
+// a step (cells are mostly shorter than that, so this is one or two steps a cell), then byte by
+// byte at the end of the data. string_view::find_first_of calls memchr once per character.
+template <char... Specials> size_t find_first_of(std::string_view data, size_t pos) {
     static_assert(std::endian::native == std::endian::little, "the first match is the lowest byte");
     constexpr uint64_t k_ones = 0x0101010101010101;
     while (pos + 8 <= data.size()) {
         uint64_t word = 0;
         std::memcpy(&word, data.data() + pos, sizeof word);
-        uint64_t found = bytes_equal(word, k_ones * ',') | bytes_equal(word, k_ones * '\n') |
-                         bytes_equal(word, k_ones * '\r') | bytes_equal(word, k_ones * '"');
+        uint64_t found = (bytes_equal(word, k_ones * static_cast<unsigned char>(Specials)) | ...);
         if (found != 0)
             return pos + static_cast<size_t>(std::countr_zero(found)) / 8;
         pos += 8;
     }
-    while (pos < data.size() && !is_special(data[pos]))
+    while (pos < data.size() && ((data[pos] != Specials) && ...))
         ++pos;
     return pos;
+}
+
+// The first comma, line end or quote from `pos`.
+size_t find_special(std::string_view data, size_t pos) {
+    return find_first_of<',', '\n', '\r', '"'>(data, pos);
 }
 
 // Parses the record starting at `data[pos]`. Returns the position after its line end, or npos when
@@ -335,6 +335,13 @@ struct CsvBlock {
     uint64_t first_line = 0;
 };
 
+// A block without quotes and carriage returns, as most data files are: its cells end at a comma or
+// a line feed, and nothing else needs looking for.
+bool plain_block(std::string_view data) {
+    return std::memchr(data.data(), '"', data.size()) == nullptr &&
+           std::memchr(data.data(), '\r', data.size()) == nullptr;
+}
+
 // The end of the last record that is complete in `data` (just after a line feed outside quotes),
 // or 0 when there is none. A quote count's parity tells inside from outside: an escaped quote ("")
 // adds two. The block starts at a record boundary, so it starts outside quotes.
@@ -457,11 +464,13 @@ class TableReader::ColumnPicker {
     // data, without parse_record's per-record vectors. Returns the position after the record's
     // line end (or the data's end), or npos when the record holds a quote (parse it with
     // parse_record instead); `count` is its number of cells, `blank` whether the line is empty.
-    size_t split_plain(std::string_view data, size_t pos, size_t& count, bool& blank) {
+    // `Plain`: the data holds no quotes and carriage returns (plain_block), so only commas and line
+    // feeds are looked for.
+    template <bool Plain> size_t split_plain(std::string_view data, size_t pos, size_t& count, bool& blank) {
         size_t start = pos;
         count = 0;
         while (true) {
-            size_t end = find_special(data, pos);
+            size_t end = Plain ? find_first_of<',', '\n'>(data, pos) : find_special(data, pos);
             if (end < data.size() && data[end] == '"')
                 return std::string_view::npos;
             if (count < m_views.size())
@@ -550,12 +559,14 @@ Status TableReader::for_each_row_parallel(const std::vector<std::string>& wanted
             std::string_view data(block.data);
             uint64_t line = block.first_line;
             size_t pos = 0;
+            bool plain = plain_block(data);
             while (pos < data.size()) {
                 uint64_t start_line = line;
                 size_t count = 0;
                 bool blank = false;
-                if (size_t next = picker.split_plain(data, pos, count, blank);
-                    next != std::string_view::npos) {
+                size_t next = plain ? picker.split_plain<true>(data, pos, count, blank)
+                                    : picker.split_plain<false>(data, pos, count, blank);
+                if (next != std::string_view::npos) {
                     pos = next;
                     ++line;
                     if (blank)
@@ -564,7 +575,7 @@ Status TableReader::for_each_row_parallel(const std::vector<std::string>& wanted
                         return report(start_line, std::move(status).error());
                     continue;
                 }
-                size_t next = parse_record(data, pos, true, record, line, error);
+                next = parse_record(data, pos, true, record, line, error);
                 if (!error.empty())
                     return report(start_line, input_error(m_path, start_line, error));
                 pos = next;

@@ -238,3 +238,54 @@ TEST_CASE("CSV parallel reading: the earliest error wins") {
     REQUIRE_FALSE(status);
     CHECK(status.error().message == path.string() + ": line 300002: 3 cells, but the header names 2 columns");
 }
+
+TEST_CASE("CSV parallel reading: plain, CRLF and blank lines, and quoted records among plain ones") {
+    mlo::test::TempDir dir;
+    // Three files of ~3 MiB each: plain (the fast path), CRLF line ends, and mostly plain rows with
+    // an occasional quoted cell and blank line (the fallback inside a block).
+    for (int variant = 0; variant < 3; ++variant) {
+        std::string end = variant == 1 ? "\r\n" : "\n";
+        std::string text = "id,name,x" + end;
+        const int rows = 150000;
+        uint64_t line = 2;
+        std::vector<uint64_t> line_of(rows);
+        for (int i = 0; i < rows; ++i) {
+            if (variant == 2 && i % 1000 == 7) {
+                text += end; // a blank line: skipped, but it counts as a line
+                ++line;
+            }
+            line_of[static_cast<size_t>(i)] = line++;
+            std::string name = variant == 2 && i % 500 == 3 ? "\"n,\"\"" + std::to_string(i) + "\""
+                                                            : "n" + std::to_string(i);
+            text += std::to_string(i) + "," + name + "," + (i % 97 == 0 ? "" : std::to_string(i % 13)) + end;
+        }
+        auto path = write(dir, "v" + std::to_string(variant) + ".csv", text);
+        auto reader = TableReader::open(path);
+        REQUIRE(reader);
+        std::vector<std::vector<uint64_t>> ids(2);
+        std::vector<uint64_t> bad(2, 0);
+        std::vector<mlo::monitor::RowCallback> consumers;
+        for (size_t k = 0; k < 2; ++k)
+            consumers.push_back([&, k](const std::vector<Cell>& cells, uint64_t at) -> mlo::Status {
+                auto i = static_cast<size_t>(std::stoull(std::string(cells[0].text)));
+                std::string name =
+                    variant == 2 && i % 500 == 3 ? "n,\"" + std::to_string(i) : "n" + std::to_string(i);
+                bool x_ok = i % 97 == 0 ? cells[2].missing
+                                        : !cells[2].missing && cells[2].text == std::to_string(i % 13);
+                bool ok = i < line_of.size() && at == line_of[i] && cells[1].text == name && x_ok;
+                bad[k] += ok ? 0 : 1;
+                ids[k].push_back(i);
+                return {};
+            });
+        REQUIRE(reader->for_each_row_parallel({"id", "name", "x"}, consumers));
+        CHECK(bad == std::vector<uint64_t>{0, 0});
+        std::vector<uint64_t> all;
+        for (const auto& mine : ids)
+            all.insert(all.end(), mine.begin(), mine.end());
+        std::sort(all.begin(), all.end());
+        REQUIRE(all.size() == static_cast<size_t>(rows));
+        CHECK(all.front() == 0);
+        CHECK(all.back() == static_cast<uint64_t>(rows - 1));
+        CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
+    }
+}

@@ -13,7 +13,7 @@ namespace detail {
 // ten, and one IEEE division of two exact values is correctly rounded, so the result equals
 // from_chars's. Most cells of a data file ("52.3652", "-7", "0.5") take this path; anything else falls back
 // to from_chars.
-inline bool parse_simple_decimal(const char* first, const char* last, double& out) {
+[[gnu::always_inline]] inline bool parse_simple_decimal(const char* first, const char* last, double& out) {
     static constexpr double k_powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                           1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                           1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -46,7 +46,7 @@ inline bool parse_simple_decimal(const char* first, const char* last, double& ou
 // A number as the readers accept it: decimal or exponent notation with optional surrounding
 // spaces. NaN and infinities parse (and are then treated as missing by the statistics). Inline:
 // it runs once per numeric cell, and the caller keeps the value in a register.
-inline bool parse_number(std::string_view text, double& out) {
+[[gnu::always_inline]] inline bool parse_number(std::string_view text, double& out) {
     const char* first = text.data();
     const char* last = text.data() + text.size();
     while (first != last && *first == ' ')
