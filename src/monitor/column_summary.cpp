@@ -77,13 +77,30 @@ void sort_values(std::vector<double>& values, int significant_bits = 64) {
 // distinct values of most data, so the merge rarely steps back.
 constexpr int k_fold_sort_bits = 22;
 
+// Sorts wholly: the leading k_fold_sort_bits by radix_sort, then an insertion sort finishes the
+// nearly sorted result in about one more sweep. Should the values crowd a few radix buckets (the
+// insertion sort then moves many), std::sort takes over.
+void sort_exactly(std::vector<double>& values) {
+    sort_values(values, k_fold_sort_bits);
+    size_t moves = 0, budget = 8 * values.size();
+    for (size_t i = 1; i < values.size(); ++i) {
+        double value = values[i];
+        size_t j = i;
+        for (; j > 0 && values[j - 1] > value; --j)
+            values[j] = values[j - 1];
+        values[j] = value;
+        moves += i - j;
+        if (moves > budget) {
+            std::sort(values.begin(), values.end());
+            return;
+        }
+    }
+}
+
 } // namespace
 
 void NumericReference::finish() {
-    {
-        std::vector<uint64_t> keys, scratch;
-        radix_sort(values, keys, scratch);
-    }
+    sort_exactly(values);
     count = values.size();
     distinct.clear();
     cumulative.clear();
@@ -146,7 +163,7 @@ void NumericCurrent::finish() {
         m_own.reset();
     }
     m_finished = true;
-    sort_values(m_kept); // wholly: sorted_values() hands them out
+    sort_exactly(m_kept); // sorted_values() hands them out
     fold_sorted(m_kept);
     if (m_folded || m_kept.size() > k_exact_values) {
         m_exact_kept = false;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <functional>
 #include <mlo/monitor/column_drift.hpp>
 #include <mlo/monitor/drift_check.hpp>
 #include <mlo/monitor/drift_stats.hpp>
@@ -189,15 +190,30 @@ class Check {
             else
                 column.reference_numeric = NumericReference{};
         }
-        // Sorting each numeric column's values (NumericReference::finish) is independent work:
-        // the columns are dealt out to the same number of threads.
+        // Sorting each numeric column's values (NumericReference::finish) is independent work.
+        for_each_column_in_parallel([this](size_t c) {
+            auto& column = m_columns[c];
+            if (column.kind != ColumnKind::numeric)
+                return;
+            column.reference_numeric.finish();
+            column.current_numeric = std::make_unique<NumericCurrent>(column.reference_numeric);
+        });
+        return {};
+    }
+
+    // Runs work(c) for every column index, the columns dealt out to consumer_count() threads.
+    void for_each_column_in_parallel(const std::function<void(size_t)>& work) const {
+        size_t threads_wanted = std::min(consumer_count(), m_columns.size());
+        auto deal = [&](size_t first) {
+            for (size_t c = first; c < m_columns.size(); c += threads_wanted)
+                work(c);
+        };
         std::vector<std::thread> threads;
-        for (size_t k = 1; k < shares.size(); ++k)
-            threads.emplace_back([this, k, n = shares.size()] { finish_reference_columns(k, n); });
-        finish_reference_columns(0, shares.size());
+        for (size_t k = 1; k < threads_wanted; ++k)
+            threads.emplace_back(deal, k);
+        deal(0);
         for (auto& thread : threads)
             thread.join();
-        return {};
     }
 
     // One consumer's share of the reference rows, by column index.
@@ -209,17 +225,6 @@ class Check {
         PerformanceData performance;
         uint64_t rows = 0;
     };
-
-    // Finishes every `step`-th numeric column from `first` on.
-    void finish_reference_columns(size_t first, size_t step) {
-        for (size_t c = first; c < m_columns.size(); c += step) {
-            auto& column = m_columns[c];
-            if (column.kind != ColumnKind::numeric)
-                continue;
-            column.reference_numeric.finish();
-            column.current_numeric = std::make_unique<NumericCurrent>(column.reference_numeric);
-        }
-    }
 
     void add_column(const std::string& name, ColumnKind kind, MethodChoice choice, bool is_prediction) {
         ColumnState column;
@@ -442,8 +447,14 @@ class Check {
 
     void evaluate() {
         m_report.drift_share_threshold = m_config.drift_share;
-        for (auto& column : m_columns) {
-            ColumnReport report = evaluate_column(column, m_config.binning);
+        // Each column's tests are independent (exact KS p-values can take a while): computed in
+        // parallel, reported in column order.
+        std::vector<ColumnReport> reports(m_columns.size());
+        for_each_column_in_parallel(
+            [&](size_t c) { reports[c] = evaluate_column(m_columns[c], m_config.binning); });
+        for (size_t c = 0; c < m_columns.size(); ++c) {
+            auto& column = m_columns[c];
+            ColumnReport& report = reports[c];
             TestReport test;
             test.name = (column.is_prediction ? "prediction_drift:" : "drift:") + column.name;
             if (!report.error.empty()) {

@@ -335,6 +335,18 @@ struct CsvBlock {
     uint64_t first_line = 0;
 };
 
+// How many times `byte` occurs in `data`. A plain loop the compiler vectorises (std::count's
+// iterator predicate keeps it scalar, at about three instructions a byte); it runs under the
+// consumers' lock, on every block.
+size_t count_byte(std::string_view data, char byte) {
+    size_t count = 0;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+    auto wanted = static_cast<unsigned char>(byte);
+    for (size_t i = 0; i < data.size(); ++i)
+        count += bytes[i] == wanted ? 1 : 0;
+    return count;
+}
+
 // A block without quotes and carriage returns, as most data files are: its cells end at a comma or
 // a line feed, and nothing else needs looking for.
 bool plain_block(std::string_view data) {
@@ -353,7 +365,7 @@ size_t last_record_end(std::string_view data) {
                    ? 0
                    : static_cast<size_t>(static_cast<const char*>(line_feed) - data.data()) + 1;
     }
-    auto quotes = static_cast<size_t>(std::count(data.begin(), data.end(), '"'));
+    size_t quotes = count_byte(data, '"');
     for (size_t p = data.size(); p-- > 0;) {
         if (data[p] == '"')
             --quotes;
@@ -412,7 +424,7 @@ class BlockCutter {
             m_pending.assign(data, cut);
             data.resize(cut);
             block.first_line = m_line;
-            m_line += static_cast<uint64_t>(std::count(data.begin(), data.end(), '\n'));
+            m_line += count_byte(data, '\n');
             return true;
         }
     }

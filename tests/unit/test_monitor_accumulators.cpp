@@ -234,3 +234,25 @@ TEST_CASE("categorical counts merge as one pass counts, the cap over their union
     CHECK(full.overflow);
     CHECK(full.counts.size() == CategoricalCounts::k_category_cap);
 }
+
+TEST_CASE("sorting stays exact when the values crowd a few radix buckets") {
+    // One huge value stretches the spread so that the rest share one bucket of the partial radix
+    // sort, in shuffled order: the insertion sort would be quadratic, so std::sort finishes.
+    std::mt19937 random(3);
+    std::vector<double> values = {1e300};
+    for (int i = 0; i < 50000; ++i)
+        values.push_back(1 + i * 1e-15);
+    std::shuffle(values.begin(), values.end(), random);
+    auto summary = reference_of(values);
+    auto expected = values;
+    std::sort(expected.begin(), expected.end());
+    REQUIRE(summary.distinct.size() == expected.size());
+    CHECK(summary.distinct == expected);
+    NumericCurrent accumulator(summary);
+    for (double v : values)
+        accumulator.add(v);
+    accumulator.finish();
+    REQUIRE(accumulator.has_exact_values());
+    CHECK(accumulator.sorted_values() == expected);
+    CHECK(accumulator.ks_h() == 0);
+}
