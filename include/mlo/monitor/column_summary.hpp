@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -133,13 +134,7 @@ class NumericCollector {
     static constexpr size_t k_announce_step = 1 << 12;
 
     explicit NumericCollector(NumericCurrent& target) : m_target(&target) {}
-    void add(double value) { // finite values only
-        if (m_count == 0) {
-            m_min = m_max = value;
-        } else {
-            m_min = std::min(m_min, value);
-            m_max = std::max(m_max, value);
-        }
+    void add(double value) { // finite values only; the least and greatest are taken per batch
         ++m_count;
         m_buffer.push_back(value);
         if (m_buffer.size() >= k_fold_values && m_buffer.size() % k_announce_step == 0)
@@ -152,10 +147,11 @@ class NumericCollector {
   private:
     void announce_or_fold();
     void fold(); // sorts the buffer, merges it into the target under its lock, empties it
+    void take_extremes(); // the buffer's least and greatest into m_min and m_max
     NumericCurrent* m_target;
     std::vector<double> m_buffer;
     uint64_t m_count = 0, m_missing = 0, m_announced = 0;
-    double m_min = 0, m_max = 0;
+    double m_min = std::numeric_limits<double>::infinity(), m_max = -std::numeric_limits<double>::infinity();
 };
 
 // A categorical column: counts per value. Current values are capped at k_category_cap distinct
