@@ -7,6 +7,8 @@
 #include <mlo/monitor/drift_check.hpp>
 #include <mlo/monitor/drift_stats.hpp>
 #include <mlo/monitor/gate_metric.hpp>
+#include <mlo/monitor/reference_summary.hpp>
+#include <mlo/util/file_io.hpp>
 #include <thread>
 #include <unordered_map>
 
@@ -122,6 +124,12 @@ class Check {
         wanted.push_back(m_config.target);
         wanted.push_back(m_config.prediction);
         wanted.push_back(roc_score_column(m_config));
+        std::string summary_key;
+        if (!m_in.cache_dir.empty()) {
+            summary_key = reference_summary_key(m_in.reference, reference_settings(infer));
+            if (!summary_key.empty() && load_reference_summary(summary_key))
+                return {};
+        }
         std::string source = m_in.reference.string();
         // The rows are shared out between consumers as for the current data (scan_current); each
         // gathers its values, categories and labels apart, merged below (order does not matter:
@@ -202,7 +210,45 @@ class Check {
             column.reference_numeric.finish();
             column.current_numeric = std::make_unique<NumericCurrent>(column.reference_numeric);
         });
+        if (!summary_key.empty()) {
+            // Written now, streamed from the columns: beside the scan a copy would add to its peak.
+            ReferenceSummary summary{m_report.reference_rows, m_reference_performance};
+            store_reference_summary(m_in.cache_dir, summary_key, summary, m_columns);
+        }
         return {};
+    }
+
+    // Everything besides the file that decides what reading the reference yields: the columns
+    // with their declared types, whether types are inferred, and the label columns.
+    std::string reference_settings(bool infer) const {
+        std::string settings =
+            fmt::format("infer={} target={} prediction={} score={} regression={} gates={}\n", infer,
+                        m_config.target, m_config.prediction, roc_score_column(m_config),
+                        is_regression(m_config), m_config.performance.size());
+        for (const auto& column : m_columns)
+            settings += fmt::format("{}\t{}\t{}\n", column.name,
+                                    column.kind == ColumnKind::numeric ? "numeric" : "categorical",
+                                    column.is_prediction);
+        return settings;
+    }
+
+    // Takes the reference's summary from the store when one was kept for this key: false when
+    // there is none or it does not decode (it is then read and kept again).
+    bool load_reference_summary(const std::string& key) {
+        auto bytes = util::read_file(reference_summary_path(m_in.cache_dir, key));
+        if (!bytes)
+            return false;
+        ReferenceSummary summary;
+        if (!decode_reference_summary(*bytes, summary, m_columns))
+            return false;
+        m_report.reference_rows = summary.rows;
+        m_reference_performance = std::move(summary.performance);
+        for_each_column_in_parallel([this](size_t c) {
+            auto& column = m_columns[c];
+            if (column.kind == ColumnKind::numeric)
+                column.current_numeric = std::make_unique<NumericCurrent>(column.reference_numeric);
+        });
+        return true;
     }
 
     // Runs work(c) for every column index, the columns dealt out to consumer_count() threads.

@@ -63,6 +63,7 @@ Result<CheckReport> check(const core::Project& project, const CheckRequest& requ
     inputs.reference = request.reference.empty() ? root / inputs.config.reference
                                                  : from_flag(request.cwd, request.reference);
     MLO_TRY(require_file(inputs.reference, "the reference"));
+    inputs.cache_dir = project.mlo_dir() / "cache" / "monitor";
 
     std::string labels = request.labels;
     if (!labels.empty())

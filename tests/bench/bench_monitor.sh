@@ -9,6 +9,11 @@
 # page cache); peak memory is GNU time's maximum resident set size. The scores of mlo and the peer
 # are compared column by column and the largest difference is printed.
 #
+# mlo is timed twice: reading and summarising the reference as the peer does on every run (the
+# first check against a reference; the figure the target is judged on), and with the reference's
+# summary it kept in the store from the run before (every later check against the same reference,
+# what a CI step or cron job checking each new batch sees). Peak memory is the larger of the two.
+#
 # Targets (issue 6): mlo at least 20x faster than the peer and at most 1/5 of its peak memory on
 # 1M rows; at most 500 MB peak on 10M rows. A report, not a test: missed targets exit 0; only a
 # failing command exits non-zero. Not run by ctest or CI; see tests/bench/README.md.
@@ -86,17 +91,30 @@ mkdir project
         echo "}"
     } | sed 's/, }/}/' >>mlo.yaml
 )
-# `mlo monitor check` exits 1 here (the data drifted on purpose), so wrap it.
+# `mlo monitor check` exits 1 here (the data drifted on purpose), so wrap it. mlo keeps the
+# reference's summary in the store (.mlo/cache/monitor) and the next check against the same
+# reference loads it instead of reading the reference again; mlo_check_cold removes it first, so
+# that run reads and summarises the reference as the peer does every time.
 mlo_check() { "$MLO" -C "$WORK/project" --json monitor check --current "$1" >"$WORK/mlo.json" || [[ $? == 1 ]]; }
+mlo_check_cold() {
+    rm -rf "$WORK/project/.mlo/cache/monitor"
+    mlo_check "$1"
+}
 peer_check() { $PYTHON "$ROOT/tests/bench/monitor_peer.py" reference.csv "$1" "$NUMERIC" "$CATEGORICAL" >"$WORK/peer.json"; }
 
 section "1M rows: mlo monitor check vs pandas + scipy"
-best_of "$REPS" mlo "$WORK" mlo_check "$WORK/current.csv"
+sleep 2 # a reference written in the last two seconds is not summarised (its times could hide a change)
+best_of "$REPS" mlo_cold "$WORK" mlo_check_cold "$WORK/current.csv"
 T[mlo]=$BEST_US
+best_of "$REPS" mlo "$WORK" mlo_check "$WORK/current.csv"
+T[mlo_warm]=$BEST_US
 best_of "$REPS" peer "$WORK" peer_check current.csv
 T[peer]=$BEST_US
+rm -rf "$WORK/project/.mlo/cache/monitor"
 peak_kb mlo_rss "$MLO" -C "$WORK/project" --json monitor check --current "$WORK/current.csv"
 T[mlo_kb]=$PEAK_KB
+peak_kb mlo_rss_warm "$MLO" -C "$WORK/project" --json monitor check --current "$WORK/current.csv"
+((PEAK_KB <= T[mlo_kb])) || T[mlo_kb]=$PEAK_KB # the larger of the two
 peak_kb peer_rss $PYTHON "$ROOT/tests/bench/monitor_peer.py" reference.csv current.csv "$NUMERIC" "$CATEGORICAL"
 T[peer_kb]=$PEAK_KB
 
@@ -114,12 +132,15 @@ print(f"largest score difference {diff:.3g} ({worst}); same methods: {methods}; 
 PY
 note "  $(cat "$WORK/logs/compare.txt")"
 speed=$(ratio_x100 "${T[peer]}" "${T[mlo]}")
+speed_warm=$(ratio_x100 "${T[peer]}" "${T[mlo_warm]}")
 memory=$(ratio_x100 "${T[mlo_kb]}" "${T[peer_kb]}")
-note "  mlo:  $(fmt_t "${T[mlo]}"), peak $((T[mlo_kb] / 1000)) MB"
+note "  mlo:  $(fmt_t "${T[mlo]}") reading the reference, $(fmt_t "${T[mlo_warm]}") with its stored summary; peak $((T[mlo_kb] / 1000)) MB"
 note "  peer: $(fmt_t "${T[peer]}"), peak $((T[peer_kb] / 1000)) MB"
-note "  mlo is $(fmt_x "$speed") faster, using $(fmt_x "$memory") of the peer's memory"
+note "  mlo is $(fmt_x "$speed") faster ($(fmt_x "$speed_warm") on repeated checks), using $(fmt_x "$memory") of the peer's memory"
 add_row "1M rows: time" "$(fmt_t "${T[mlo]}")" "$(fmt_t "${T[peer]}")" "$(fmt_x "$speed") faster" ">= 20x" \
     "$(if ((speed >= TARGET_SPEED_X100)); then echo PASS; else echo MISS; fi)"
+add_row "1M rows: time, repeated" "$(fmt_t "${T[mlo_warm]}")" "$(fmt_t "${T[peer]}")" "$(fmt_x "$speed_warm") faster" \
+    ">= 20x" "$(if ((speed_warm >= TARGET_SPEED_X100)); then echo PASS; else echo MISS; fi)"
 add_row "1M rows: peak memory" "$((T[mlo_kb] / 1000)) MB" "$((T[peer_kb] / 1000)) MB" "$(fmt_x "$memory")" "<= 0.20x" \
     "$(if ((memory <= TARGET_MEMORY_X100)); then echo PASS; else echo MISS; fi)"
 

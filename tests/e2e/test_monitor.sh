@@ -330,6 +330,42 @@ case_missing_inputs() {
 
 # The HTML report rendered by headless Chromium: the screenshot shows the reference (blue) and
 # current (orange) bars of the histograms, drawn with 55% opacity over white.
+# The reference's summary is kept in .mlo/cache/monitor and reused: the same report from it, a new
+# one when the reference changes, and a damaged summary is rebuilt, never trusted. A reference
+# changed in the last two seconds is not cached (its times could hide a further change), so the
+# case waits that long after writing it.
+case_reference_summary_is_kept_and_reused() {
+    monitor_project
+    gen_csv cur.csv 3000 2 3 0.5
+    sleep 2.2
+    expect_exit 0 mlo --json monitor check --current cur.csv
+    expect_json "$OUT" columns.0.drifted true
+    cp "$OUT" first.json
+    local summaries
+    summaries=$(ls .mlo/cache/monitor/reference-*.bin)
+    [[ $(wc -w <<<"$summaries") == 1 ]] || fail "expected one stored summary, got: $summaries"
+    # Reused, not rebuilt: the same report, and the summary file is not written again.
+    cp "$summaries" summary.kept
+    local written
+    written=$(stat -c %y "$summaries")
+    expect_exit 0 mlo --json monitor check --current cur.csv
+    expect_file_eq "$OUT" first.json
+    expect_eq "$(stat -c %y "$summaries")" "$written"
+    # A damaged summary fails its checksum: the reference is read again, the same report comes
+    # out, and the summary is rebuilt as it was.
+    printf 'XXXX' | dd of="$summaries" bs=1 seek=100 conv=notrunc status=none
+    expect_exit 0 mlo --json monitor check --current cur.csv
+    expect_file_eq "$OUT" first.json
+    expect_file_eq "$summaries" summary.kept
+    # A changed reference gets its own summary and its own report.
+    gen_csv ref.csv 600 7 3 0.5
+    sleep 2.2
+    expect_exit 0 mlo --json monitor check --current cur.csv
+    expect_json "$OUT" columns.0.n_ref 600
+    [[ $(ls .mlo/cache/monitor/reference-*.bin | wc -l) == 2 ]] || fail "expected a second summary"
+    expect_exit 0 mlo --json monitor check --current cur.csv
+}
+
 case_html_report_renders_in_chromium() {
     monitor_project
     gen_csv cur.csv 2000 3 8 0.2
@@ -361,5 +397,6 @@ run_case "a labels file that joins nothing" case_labels_that_join_nothing
 run_case "the serve log: current data, --since, health, labels" case_serve_log_is_the_default_current_data
 run_case "a bad monitor section: every problem with its line" case_bad_monitor_section
 run_case "missing files and columns" case_missing_inputs
+run_case "the reference summary is kept in the store and reused" case_reference_summary_is_kept_and_reused
 run_case "the HTML report renders in headless Chromium" case_html_report_renders_in_chromium
 finish

@@ -15,6 +15,8 @@ struct CheckInputs {
     std::filesystem::path labels; // empty: labels come from the current data's target column
     std::vector<serve::RequestRecord> health_records; // for the health section (serve logs only)
     std::vector<std::string> warnings;                // found while gathering the inputs; reported
+    // Where the reference summary is kept between checks (reference_summary.hpp); empty: not kept.
+    std::filesystem::path cache_dir;
 };
 
 // Runs `mlo monitor check`: reads the reference whole, streams the current data once (twice only
