@@ -146,7 +146,7 @@ class NumericCollector {
 
   private:
     void announce_or_fold();
-    void fold(); // sorts the buffer, merges it into the target under its lock, empties it
+    void fold();          // sorts the buffer, merges it into the target under its lock, empties it
     void take_extremes(); // the buffer's least and greatest into m_min and m_max
     NumericCurrent* m_target;
     std::vector<double> m_buffer;
