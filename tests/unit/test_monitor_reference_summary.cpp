@@ -1,6 +1,7 @@
 // The stored reference summary: what is encoded comes back whole, and damaged or foreign bytes are
 // refused without touching the columns.
 #include "temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
