@@ -47,11 +47,20 @@ std::string roc_score_column(const MonitorConfig& config) {
 class Check {
   public:
     explicit Check(CheckInputs inputs) : m_in(std::move(inputs)), m_config(m_in.config) {}
+    ~Check() { wait_for_summary_writer(); }
+    Check(const Check&) = delete;
+    Check& operator=(const Check&) = delete;
+
+    void wait_for_summary_writer() {
+        if (m_summary_writer.joinable())
+            m_summary_writer.join();
+    }
 
     Result<CheckReport> run() {
         MLO_TRY(read_reference());
         MLO_TRY(read_labels());
         MLO_TRY(scan_current());
+        wait_for_summary_writer();
         for (auto& column : m_columns)
             if (column.current_numeric)
                 column.current_numeric->finish();
@@ -112,7 +121,10 @@ class Check {
                         fmt::format("the reference {} has no column {}", m_in.reference.string(),
                                     fmt::join(missing, ", ")),
                         fmt::format("its columns: {}", fmt::join(columns, ", ")));
+        // Prediction drift needs the prediction in both samples; current data without it (features
+        // only) is still checked for data drift.
         if (!m_config.prediction.empty() && contains(columns, m_config.prediction) &&
+            contains(m_in.current->columns(), m_config.prediction) &&
             !contains(column_names(), m_config.prediction))
             add_column(m_config.prediction, ColumnKind::categorical, {}, true);
         m_reference_has_labels = !m_config.target.empty() && contains(columns, m_config.target) &&
@@ -211,9 +223,12 @@ class Check {
             column.current_numeric = std::make_unique<NumericCurrent>(column.reference_numeric);
         });
         if (!summary_key.empty()) {
-            // Written now, streamed from the columns: beside the scan a copy would add to its peak.
-            ReferenceSummary summary{m_report.reference_rows, m_reference_performance};
-            store_reference_summary(m_in.cache_dir, summary_key, summary, m_columns);
+            // Streamed from the columns while the current data is read (nothing changes their
+            // reference side from here on; run() waits for it before the tests).
+            m_summary_writer = std::thread([this, key = summary_key] {
+                ReferenceSummary summary{m_report.reference_rows, m_reference_performance};
+                store_reference_summary(m_in.cache_dir, key, summary, m_columns);
+            });
         }
         return {};
     }
@@ -329,18 +344,6 @@ class Check {
     Status scan_current() {
         const RowSource& current = *m_in.current;
         m_report.current = current.describe();
-        // Prediction drift needs the prediction in both samples; current data without it (features
-        // only) is still checked for data drift.
-        m_columns.erase(std::remove_if(m_columns.begin(), m_columns.end(),
-                                       [&](const ColumnState& column) {
-                                           return column.is_prediction &&
-                                                  !contains(current.columns(), column.name);
-                                       }),
-                        m_columns.end());
-        // The accumulators point at their column's reference, which erase() may have moved.
-        for (auto& column : m_columns)
-            if (column.kind == ColumnKind::numeric)
-                column.current_numeric = std::make_unique<NumericCurrent>(column.reference_numeric);
         std::vector<std::string> lacking;
         for (const auto& column : m_columns)
             if (!contains(current.columns(), column.name) && !column.is_prediction)
@@ -628,6 +631,7 @@ class Check {
     }
 
     CheckInputs m_in;
+    std::thread m_summary_writer; // stores the reference summary while the current data is read
     const MonitorConfig& m_config;
     std::vector<ColumnState> m_columns;
     std::unordered_map<std::string, std::string> m_labels;
