@@ -456,6 +456,16 @@ class TableReader::ColumnPicker {
             for (size_t c = 0; c < columns.size(); ++c)
                 if (columns[c] == wanted[w])
                     m_position[w] = static_cast<long>(c);
+        // split_plain writes a column's cell directly when one wanted cell takes it (the usual
+        // case); a column wanted twice goes through m_views.
+        m_cell_of_column.assign(columns.size(), nullptr);
+        for (size_t w = 0; w < wanted.size(); ++w) {
+            if (m_position[w] < 0)
+                continue;
+            Cell*& cell = m_cell_of_column[static_cast<size_t>(m_position[w])];
+            m_direct = m_direct && cell == nullptr;
+            cell = &m_cells[w];
+        }
     }
 
     template <typename Record> Status hand_over(const Record& record, const RowCallback& callback) {
@@ -485,8 +495,13 @@ class TableReader::ColumnPicker {
             size_t end = Plain ? find_first_of<',', '\n'>(data, pos) : find_special(data, pos);
             if (end < data.size() && data[end] == '"')
                 return std::string_view::npos;
-            if (count < m_views.size())
-                m_views[count] = data.substr(pos, end - pos);
+            if (count < m_views.size()) {
+                std::string_view text = data.substr(pos, end - pos);
+                if (!m_direct)
+                    m_views[count] = text;
+                else if (Cell* cell = m_cell_of_column[count])
+                    *cell = Cell{text, text.empty()};
+            }
             ++count;
             if (end < data.size() && data[end] == ',') {
                 pos = end + 1;
@@ -504,7 +519,7 @@ class TableReader::ColumnPicker {
     // Hands over the record split_plain cut.
     Status hand_over_plain(size_t count, uint64_t line, const RowCallback& callback) {
         MLO_TRY(check_count(count, line));
-        for (size_t w = 0; w < m_position.size(); ++w) {
+        for (size_t w = 0; !m_direct && w < m_position.size(); ++w) {
             if (m_position[w] < 0) {
                 m_cells[w] = Cell{};
                 continue;
@@ -528,7 +543,9 @@ class TableReader::ColumnPicker {
     const TableReader& m_reader;
     std::vector<long> m_position;
     std::vector<Cell> m_cells;
-    std::vector<std::string_view> m_views; // split_plain's cells, by column
+    std::vector<std::string_view> m_views; // split_plain's cells, by column, unless m_direct
+    std::vector<Cell*> m_cell_of_column;   // the wanted cell a column fills, or null
+    bool m_direct = true;
 };
 
 Status TableReader::for_each_row_parallel(const std::vector<std::string>& wanted,

@@ -289,3 +289,27 @@ TEST_CASE("CSV parallel reading: plain, CRLF and blank lines, and quoted records
         CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
     }
 }
+
+TEST_CASE("CSV parallel reading: a column wanted twice and a column the file lacks") {
+    mlo::test::TempDir dir;
+    std::string text = "id,x\n";
+    for (int i = 0; i < 200000; ++i)
+        text += std::to_string(i) + "," + (i % 3 == 0 ? "" : std::to_string(i % 7)) + "\n";
+    auto path = write(dir, "twice.csv", text);
+    auto reader = TableReader::open(path);
+    REQUIRE(reader);
+    std::vector<uint64_t> bad(2, 0), seen(2, 0);
+    std::vector<mlo::monitor::RowCallback> consumers;
+    for (size_t k = 0; k < 2; ++k)
+        consumers.push_back([&, k](const std::vector<Cell>& cells, uint64_t) -> mlo::Status {
+            auto i = std::stoull(std::string(cells[0].text));
+            bool x_ok = i % 3 == 0 ? cells[1].missing : cells[1].text == std::to_string(i % 7);
+            bool ok = cells[2].text == cells[0].text && !cells[2].missing && x_ok && cells[3].missing;
+            bad[k] += ok ? 0 : 1;
+            ++seen[k];
+            return {};
+        });
+    REQUIRE(reader->for_each_row_parallel({"id", "x", "id", "nope"}, consumers));
+    CHECK(bad == std::vector<uint64_t>{0, 0});
+    CHECK(seen[0] + seen[1] == 200000);
+}
