@@ -186,11 +186,17 @@ class Check {
             });
         }
         MLO_TRY(reader->for_each_row_parallel(wanted, consumers));
-        std::vector<bool> numeric_so_far(m_columns.size(), true);
         for (auto& share : shares) {
             m_report.reference_rows += share.rows;
-            for (size_t c = 0; c < m_columns.size(); ++c) {
-                auto& reference = m_columns[c].reference_numeric;
+            m_reference_performance.merge(std::move(share.performance));
+        }
+        // Each column's shares are merged and its values sorted (NumericReference::finish) on the
+        // column's own: independent work, shared out between threads.
+        for_each_column_in_parallel([&](size_t c) {
+            auto& column = m_columns[c];
+            auto& reference = column.reference_numeric;
+            bool numeric_so_far = true;
+            for (auto& share : shares) {
                 if (reference.values.empty()) {
                     reference.values = std::move(share.values[c]);
                 } else {
@@ -199,28 +205,19 @@ class Check {
                     std::vector<double>().swap(share.values[c]);
                 }
                 reference.missing += share.missing[c];
-                m_columns[c].reference_categories.merge(share.categories[c]);
-                numeric_so_far[c] = numeric_so_far[c] && share.numeric_so_far[c] != 0;
+                column.reference_categories.merge(share.categories[c]);
+                numeric_so_far = numeric_so_far && share.numeric_so_far[c] != 0;
             }
-            m_reference_performance.merge(std::move(share.performance));
-        }
-        for (size_t c = 0; c < m_columns.size(); ++c) {
-            auto& column = m_columns[c];
             // Inferred columns (and the prediction) are numeric when every value is a number.
             if (infer || column.is_prediction)
-                column.kind = numeric_so_far[c] ? ColumnKind::numeric : ColumnKind::categorical;
-            if (column.kind == ColumnKind::numeric)
-                column.reference_categories = CategoricalCounts{};
-            else
+                column.kind = numeric_so_far ? ColumnKind::numeric : ColumnKind::categorical;
+            if (column.kind != ColumnKind::numeric) {
                 column.reference_numeric = NumericReference{};
-        }
-        // Sorting each numeric column's values (NumericReference::finish) is independent work.
-        for_each_column_in_parallel([this](size_t c) {
-            auto& column = m_columns[c];
-            if (column.kind != ColumnKind::numeric)
                 return;
-            column.reference_numeric.finish();
-            column.current_numeric = std::make_unique<NumericCurrent>(column.reference_numeric);
+            }
+            column.reference_categories = CategoricalCounts{};
+            reference.finish();
+            column.current_numeric = std::make_unique<NumericCurrent>(reference);
         });
         if (!summary_key.empty()) {
             // Streamed from the columns while the current data is read (nothing changes their
