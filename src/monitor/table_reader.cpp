@@ -7,6 +7,9 @@
 // cells are views into the buffer; quoted cells with "" escapes are unescaped into per-row scratch
 // strings. Memory is the chunk plus the longest record.
 #include <algorithm>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <atomic>
 #include <bit>
 #include <charconv>
@@ -335,15 +338,21 @@ struct CsvBlock {
     uint64_t first_line = 0;
 };
 
-// How many times `byte` occurs in `data`. A plain loop the compiler vectorises (std::count's
-// iterator predicate keeps it scalar, at about three instructions a byte); it runs under the
-// consumers' lock, on every block.
+// How many times `byte` occurs in `data`: sixteen bytes a step with SSE2 (every x86-64 has it),
+// compared, turned into a bit mask and counted. It runs under the consumers' lock on every block,
+// where a byte-by-byte loop (the compiler did not vectorise it there) cost about 20 ms a check.
 size_t count_byte(std::string_view data, char byte) {
-    size_t count = 0;
-    const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
-    auto wanted = static_cast<unsigned char>(byte);
-    for (size_t i = 0; i < data.size(); ++i)
-        count += bytes[i] == wanted ? 1 : 0;
+    size_t count = 0, i = 0;
+#if defined(__SSE2__)
+    const __m128i wanted = _mm_set1_epi8(byte);
+    for (; i + 16 <= data.size(); i += 16) {
+        __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data.data() + i));
+        count += static_cast<size_t>(
+            std::popcount(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, wanted)))));
+    }
+#endif
+    for (; i < data.size(); ++i)
+        count += data[i] == byte ? 1 : 0;
     return count;
 }
 

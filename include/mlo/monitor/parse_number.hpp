@@ -47,14 +47,18 @@ namespace detail {
 // spaces. NaN and infinities parse (and are then treated as missing by the statistics). Inline:
 // it runs once per numeric cell, and the caller keeps the value in a register.
 [[gnu::always_inline]] inline bool parse_number(std::string_view text, double& out) {
+    if (text.empty())
+        return false;
     const char* first = text.data();
     const char* last = text.data() + text.size();
-    while (first != last && *first == ' ')
-        ++first;
-    while (last != first && *(last - 1) == ' ')
-        --last;
-    if (first == last)
-        return false;
+    if (*first == ' ' || *(last - 1) == ' ') { // rare: trim
+        while (first != last && *first == ' ')
+            ++first;
+        while (last != first && *(last - 1) == ' ')
+            --last;
+        if (first == last)
+            return false;
+    }
     if (*first == '+')
         ++first;
     if (detail::parse_simple_decimal(first, last, out))
