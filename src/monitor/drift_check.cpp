@@ -394,8 +394,8 @@ class Check {
         }
         MLO_TRY(current.for_each_row_parallel(wanted, consumers));
         // What the collectors still buffer (up to a batch a column each) is sorted and folded on a
-        // thread per share: on one thread this was a tenth of the whole check. Each share starts at
-        // another column, so two rarely wait for the same column's lock.
+        // thread per share, as the reading was: on one thread it held up the end of the check. Each
+        // share starts at another column, so two rarely wait for the same column's lock.
         std::vector<std::thread> flushers;
         auto flush_share = [&](size_t k) {
             for (size_t i = 0; i < m_columns.size(); ++i) {
