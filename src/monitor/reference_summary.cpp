@@ -101,6 +101,8 @@ template <typename Sink> class Writer {
 
   private:
     void raw(const void* data, size_t size) {
+        if (size == 0)
+            return; // an empty array's data() may be null, which memcpy must not see
         m_checksum.update(static_cast<const char*>(data), size);
         m_sink.put(static_cast<const char*>(data), size);
         m_size += size;
@@ -209,8 +211,8 @@ class Reader {
         return m_ok;
     }
     void raw(void* out, size_t size) {
-        if (!fits(size))
-            return;
+        if (!fits(size) || size == 0)
+            return; // an empty array's data() may be null, which memcpy must not see
         std::memcpy(out, m_bytes.data() + m_pos, size);
         m_pos += size;
     }
