@@ -12,16 +12,18 @@ namespace mlo::monitor {
 
 namespace {
 
-// Sorts finite doubles ascending by LSD radix sort over their bits, 11 bits a pass: about six times
-// faster than std::sort for a buffer of 2^16 values, which is what the streaming check does most.
-// A double's bits order like the number once negative values have every bit flipped and
-// non-negative ones the sign bit set; the keys are taken relative to the least, so only as many
-// passes run as the spread of the values needs. With `significant_bits` below 64 only that many
-// leading bits of the spread are sorted on: the result is sorted to within 1/2^significant_bits of
-// the spread, which is all the merge with the reference's distinct values needs to stay a short
-// walk (fold_sorted tolerates the rest).
-void radix_sort(std::vector<double>& values, std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch,
-                int significant_bits = 64) {
+// A batch is sorted on the leading 22 bits of its spread (two radix passes instead of five or six):
+// finer than the distinct values of most data, so the merge with them rarely steps back.
+constexpr int k_nearly_sorted_bits = 22;
+
+// Sorts finite doubles ascending to within 1/2^k_nearly_sorted_bits of their spread, by LSD radix
+// sort over their bits, 11 bits a pass: much faster than std::sort for a batch of 2^16 values, and
+// all the merge with the reference's distinct values needs to stay a short walk (fold_sorted
+// tolerates the rest; sort_exactly finishes the job). A double's bits order like the number once
+// negative values have every bit flipped and non-negative ones the sign bit set; the keys are taken
+// relative to the least, so passes whose digit every value shares are skipped.
+void radix_sort_nearly(std::vector<double>& values, std::vector<uint64_t>& keys,
+                       std::vector<uint64_t>& scratch) {
     size_t n = values.size();
     if (n < 2)
         return;
@@ -41,7 +43,7 @@ void radix_sort(std::vector<double>& values, std::vector<uint64_t>& keys, std::v
     constexpr int k_bits = 11;
     constexpr size_t k_buckets = size_t{1} << k_bits;
     std::vector<size_t> counts(k_buckets);
-    for (int shift = std::max(0, top - significant_bits); shift < top; shift += k_bits) {
+    for (int shift = std::max(0, top - k_nearly_sorted_bits); shift < top; shift += k_bits) {
         std::fill(counts.begin(), counts.end(), 0);
         for (uint64_t key : keys)
             ++counts[(key >> shift) & (k_buckets - 1)];
@@ -64,24 +66,20 @@ void radix_sort(std::vector<double>& values, std::vector<uint64_t>& keys, std::v
     }
 }
 
-// Sorts with radix_sort, reusing one pair of key buffers per thread for every batch of every column
+// radix_sort_nearly with one pair of key buffers per thread, reused for every batch of every column
 // the thread folds: allocating them per batch cost a page fault per 4 KiB each time.
-void sort_values(std::vector<double>& values, int significant_bits = 64) {
+void sort_nearly(std::vector<double>& values) {
     if (values.size() < 2)
         return;
     thread_local std::vector<uint64_t> keys, scratch;
-    radix_sort(values, keys, scratch, significant_bits);
+    radix_sort_nearly(values, keys, scratch);
 }
 
-// A folded batch is sorted on the leading 22 bits of its spread (two passes): finer than the
-// distinct values of most data, so the merge rarely steps back.
-constexpr int k_fold_sort_bits = 22;
-
-// Sorts wholly: the leading k_fold_sort_bits by radix_sort, then an insertion sort finishes the
-// nearly sorted result in about one more sweep. Should the values crowd a few radix buckets (the
+// Sorts wholly: sort_nearly, then an insertion sort finishes the nearly sorted result in about one
+// more sweep. Should the values crowd a few radix buckets (the
 // insertion sort then moves many), std::sort takes over.
 void sort_exactly(std::vector<double>& values) {
-    sort_values(values, k_fold_sort_bits);
+    sort_nearly(values);
     size_t moves = 0, budget = 8 * values.size();
     for (size_t i = 1; i < values.size(); ++i) {
         double value = values[i];
@@ -198,7 +196,7 @@ void NumericCollector::take_extremes() {
 
 void NumericCollector::fold() {
     take_extremes();
-    sort_values(m_buffer, k_fold_sort_bits);
+    sort_nearly(m_buffer);
     std::lock_guard lock(m_target->m_mutex);
     m_target->fold_sorted(m_buffer);
     m_target->m_folded = true;
@@ -232,7 +230,7 @@ void NumericCurrent::fold_sorted(const std::vector<double>& values) {
     const auto& thresholds = m_display_thresholds;
     size_t d = 0, bin = 0;
     for (double value : values) {
-        // The values may be out of order by a little (k_fold_sort_bits): step back when needed.
+        // The values may be out of order by a little (k_nearly_sorted_bits): step back when needed.
         while (d > 0 && distinct[d - 1] >= value)
             --d;
         // Forward to the first distinct value not below this one. A step is usually 0 to 3 values:

@@ -125,11 +125,6 @@ std::string header_bytes(uint64_t payload_size, uint64_t payload_checksum) {
     return header;
 }
 
-struct StringSink {
-    std::string bytes;
-    void put(const char* data, size_t size) { bytes.append(data, size); }
-};
-
 // Buffers writes to a file descriptor in 1 MiB pieces; arrays of megabytes go straight through.
 class FileSink {
   public:
@@ -317,16 +312,6 @@ void write_payload(Writer<Sink>& out, const ReferenceSummary& summary,
 }
 
 } // namespace
-
-std::string encode_reference_summary(const ReferenceSummary& summary,
-                                     const std::vector<ColumnState>& columns) {
-    StringSink sink;
-    sink.bytes.assign(k_header_size, '\0');
-    Writer writer(sink);
-    write_payload(writer, summary, columns);
-    sink.bytes.replace(0, k_header_size, header_bytes(writer.size(), writer.checksum()));
-    return std::move(sink.bytes);
-}
 
 bool decode_reference_summary(std::string_view bytes, ReferenceSummary& summary,
                               std::vector<ColumnState>& columns) {

@@ -336,6 +336,7 @@ namespace {
 struct CsvBlock {
     std::string data;
     uint64_t first_line = 0;
+    bool quoted = false; // may hold a quote (the cutter looked, to find the cut)
 };
 
 // How many times `byte` occurs in `data`: sixteen bytes a step with SSE2 (every x86-64 has it),
@@ -356,18 +357,16 @@ size_t count_byte(std::string_view data, char byte) {
     return count;
 }
 
-// A block without quotes and carriage returns, as most data files are: its cells end at a comma or
-// a line feed, and nothing else needs looking for.
-bool plain_block(std::string_view data) {
-    return std::memchr(data.data(), '"', data.size()) == nullptr &&
-           std::memchr(data.data(), '\r', data.size()) == nullptr;
+bool holds_byte(std::string_view data, char byte) {
+    return std::memchr(data.data(), byte, data.size()) != nullptr;
 }
 
 // The end of the last record that is complete in `data` (just after a line feed outside quotes),
-// or 0 when there is none. A quote count's parity tells inside from outside: an escaped quote ("")
-// adds two. The block starts at a record boundary, so it starts outside quotes.
-size_t last_record_end(std::string_view data) {
-    if (std::memchr(data.data(), '"', data.size()) == nullptr) {
+// or 0 when there is none; `quoted`: whether `data` holds a quote. A quote count's parity tells
+// inside from outside: an escaped quote ("") adds two. The block starts at a record boundary, so
+// it starts outside quotes.
+size_t last_record_end(std::string_view data, bool quoted) {
+    if (!quoted) {
         // No quotes (most data files): the last line feed, found from the end.
         const void* line_feed = memrchr(data.data(), '\n', data.size());
         return line_feed == nullptr
@@ -424,7 +423,8 @@ class BlockCutter {
                 data.erase(0, end);
                 m_header = false;
             }
-            size_t cut = m_at_end ? data.size() : last_record_end(data);
+            bool quoted = holds_byte(data, '"');
+            size_t cut = m_at_end ? data.size() : last_record_end(data, quoted);
             if (cut == 0) {
                 if (m_at_end)
                     return false;
@@ -433,6 +433,7 @@ class BlockCutter {
             m_pending.assign(data, cut);
             data.resize(cut);
             block.first_line = m_line;
+            block.quoted = quoted;
             m_line += count_byte(data, '\n');
             return true;
         }
@@ -495,8 +496,8 @@ class TableReader::ColumnPicker {
     // data, without parse_record's per-record vectors. Returns the position after the record's
     // line end (or the data's end), or npos when the record holds a quote (parse it with
     // parse_record instead); `count` is its number of cells, `blank` whether the line is empty.
-    // `Plain`: the data holds no quotes and carriage returns (plain_block), so only commas and line
-    // feeds are looked for.
+    // `Plain`: the data holds no quotes and carriage returns, so only commas and line feeds are
+    // looked for.
     template <bool Plain> size_t split_plain(std::string_view data, size_t pos, size_t& count, bool& blank) {
         size_t start = pos;
         count = 0;
@@ -597,7 +598,9 @@ Status TableReader::for_each_row_parallel(const std::vector<std::string>& wanted
             std::string_view data(block.data);
             uint64_t line = block.first_line;
             size_t pos = 0;
-            bool plain = plain_block(data);
+            // Without quotes and carriage returns, as most data files are, a cell ends at a comma or
+            // a line feed, and nothing else needs looking for.
+            bool plain = !block.quoted && !holds_byte(data, '\r');
             while (pos < data.size()) {
                 uint64_t start_line = line;
                 size_t count = 0;

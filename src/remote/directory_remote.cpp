@@ -51,8 +51,7 @@ DirectoryRemote::DirectoryRemote(std::string name, fs::path root, unsigned jobs)
     : Remote(std::move(name), jobs), m_root(std::move(root)) {}
 
 fs::path DirectoryRemote::object_path(const ObjectId& id) const {
-    std::string hex = id.hex();
-    return m_root / "objects" / "sha256" / hex.substr(0, 2) / hex.substr(2);
+    return m_root / object_key(id);
 }
 
 Result<std::vector<ObjectId>> DirectoryRemote::list_objects() {

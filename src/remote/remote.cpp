@@ -8,6 +8,11 @@
 
 namespace mlo::remote {
 
+std::string object_key(const ObjectId& id) {
+    std::string hex = id.hex();
+    return "objects/sha256/" + hex.substr(0, 2) + "/" + hex.substr(2);
+}
+
 unsigned default_jobs() {
     return std::max(8u, 4 * std::max(1u, std::thread::hardware_concurrency()));
 }

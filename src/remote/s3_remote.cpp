@@ -465,10 +465,9 @@ Result<std::vector<ObjectId>> S3Remote::list_objects() {
 }
 
 Result<bool> S3Remote::has_object(const ObjectId& id) {
-    std::string hex = id.hex();
     Request request;
     request.method = "HEAD";
-    request.key = key_of("objects/sha256/" + hex.substr(0, 2) + "/" + hex.substr(2));
+    request.key = key_of(object_key(id));
     request.what = "looking up " + id.str();
     auto response = perform(request);
     if (!response)
@@ -481,14 +480,13 @@ Result<bool> S3Remote::has_object(const ObjectId& id) {
 }
 
 Status S3Remote::put_object(const ObjectId& id, const fs::path& source, uint64_t size) {
-    std::string hex = id.hex();
     Request request;
     request.method = "PUT";
-    request.key = key_of("objects/sha256/" + hex.substr(0, 2) + "/" + hex.substr(2));
+    request.key = key_of(object_key(id));
     request.what = "uploading " + id.str();
     request.upload_file = &source;
     request.upload_size = size;
-    request.payload_sha256 = hex;
+    request.payload_sha256 = id.hex();
     auto response = perform(request);
     if (!response)
         return fail(std::move(response).error());
@@ -498,9 +496,8 @@ Status S3Remote::put_object(const ObjectId& id, const fs::path& source, uint64_t
 }
 
 Status S3Remote::get_object(const ObjectId& id, const ByteSink& sink) {
-    std::string hex = id.hex();
     Request request;
-    request.key = key_of("objects/sha256/" + hex.substr(0, 2) + "/" + hex.substr(2));
+    request.key = key_of(object_key(id));
     request.what = "downloading " + id.str();
     request.sink = &sink;
     auto response = perform(request);

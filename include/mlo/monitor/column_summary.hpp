@@ -102,7 +102,7 @@ class NumericCurrent {
         double between_sum = 0;
     };
     std::vector<Slot> m_slots;
-    // Merges values sorted (or nearly: see k_fold_sort_bits) into the slots, the new values and the
+    // Merges values sorted (or nearly: see sort_nearly) into the slots, the new values and the
     // display counts.
     void fold_sorted(const std::vector<double>& values);
     // Display bins as numpy's histogram gives them ([e_i, e_i+1), the last closed) plus an

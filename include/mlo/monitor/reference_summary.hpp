@@ -27,12 +27,7 @@ struct ReferenceSummary {
 // might not show a further change: such a reference is read, not cached.
 std::string reference_summary_key(const std::filesystem::path& reference, std::string_view settings);
 
-// Encodes `summary` and the reference side of `columns` (their names, types, NumericReference
-// without values, CategoricalCounts) in a versioned binary format with a checksum.
-std::string encode_reference_summary(const ReferenceSummary& summary,
-                                     const std::vector<ColumnState>& columns);
-
-// Decodes what encode_reference_summary wrote into `summary` and the reference side of `columns`,
+// Decodes what store_reference_summary wrote into `summary` and the reference side of `columns`,
 // which must be the same columns in the same order. False (and nothing trusted) when the bytes are
 // truncated, fail their checksum, come from another format version or name other columns.
 bool decode_reference_summary(std::string_view bytes, ReferenceSummary& summary,
@@ -41,9 +36,10 @@ bool decode_reference_summary(std::string_view bytes, ReferenceSummary& summary,
 // The summary's file under `dir` (the store's cache directory for monitoring).
 std::filesystem::path reference_summary_path(const std::filesystem::path& dir, const std::string& key);
 
-// Writes the summary as encode_reference_summary would, streamed to a file that replaces any older
-// one at once, and keeps the directory to the k_kept_summaries most recently written; best effort,
-// as a cache: a failure costs the next check a full read.
+// Writes `summary` and the reference side of `columns` (their names, types, NumericReference
+// without values, CategoricalCounts) in a versioned binary format with a checksum, streamed to a
+// file that replaces any older one at once, and keeps the directory to the k_kept_summaries most
+// recently written. Best effort, as a cache: a failure costs the next check a full read.
 inline constexpr size_t k_kept_summaries = 8;
 void store_reference_summary(const std::filesystem::path& dir, const std::string& key,
                              const ReferenceSummary& summary, const std::vector<ColumnState>& columns);

@@ -24,6 +24,9 @@ struct ByteSink {
     std::function<Status()> reset;
 };
 
+// An object's path below a remote's root, "objects/sha256/<2 hex>/<62 hex>" (the layout below).
+std::string object_key(const ObjectId& id);
+
 // A place objects are shared through, laid out like the local store:
 //   <root>/objects/sha256/<2 hex>/<62 hex>   objects, immutable, written complete or not at all
 //   <root>/refs/runs/<run id>                 "sha256:<hex>\n", the run record's id
