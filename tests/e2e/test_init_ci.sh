@@ -76,9 +76,8 @@ case_never_overwrites_without_force() {
     expect_exit 2 mlo init --force
 }
 
-# The workflow's gate step, run as the CI runner would: it passes on a run as good as the main
-# branch's last one, and fails (exit 1) on a worse one.
-case_github_gate_step_runs() {
+# A one-stage pipeline whose metric is its parameter acc (0.95 to start with).
+gate_project() {
     pipeline_project <<'EOF'
 pipeline:
   fit:
@@ -88,6 +87,17 @@ pipeline:
     metrics: [metrics.json]
 EOF
     printf 'acc: 0.95\n' >params.yaml
+}
+
+# What a CI runner gives the gate: mlo on PATH and the workflow's two gates.
+gate_env() {
+    export PATH=$(dirname "$MLO"):$PATH MLO_FAIL_IF="metrics.acc < 0.9" MLO_FAIL_IF_VS_MAIN="metrics.acc < baseline.metrics.acc"
+}
+
+# The workflow's gate step, run as the CI runner would: it passes on a run as good as the main
+# branch's last one, and fails (exit 1) on a worse one.
+case_github_gate_step_runs() {
+    gate_project
     expect_exit 0 mlo init --ci github
     commit_all "pipeline and workflow"
     python3 -c '
@@ -95,7 +105,7 @@ import sys, yaml
 steps = yaml.safe_load(open(".github/workflows/mlo.yml"))["jobs"]["mlo"]["steps"]
 print([s for s in steps if s.get("name") == "Gate on metrics"][0]["run"])
 ' >gate.sh
-    export PATH=$(dirname "$MLO"):$PATH MLO_FAIL_IF="metrics.acc < 0.9" MLO_FAIL_IF_VS_MAIN="metrics.acc < baseline.metrics.acc"
+    gate_env
     "$MLO" -q train >/dev/null 2>&1
     "$MLO" -q train -f >/dev/null 2>&1
     expect_exit 0 bash -e gate.sh
@@ -106,15 +116,7 @@ print([s for s in steps if s.get("name") == "Gate on metrics"][0]["run"])
 
 # The same for GitLab: the gate lines of the train job's script, run in order by one shell.
 case_gitlab_gate_lines_run() {
-    pipeline_project <<'EOF'
-pipeline:
-  fit:
-    cmd: >-
-      echo "{\"acc\": ${acc}}" >metrics.json
-    params: [acc]
-    metrics: [metrics.json]
-EOF
-    printf 'acc: 0.95\n' >params.yaml
+    gate_project
     expect_exit 0 mlo init --ci gitlab
     commit_all "pipeline and workflow"
     python3 -c '
@@ -122,7 +124,7 @@ import yaml
 script = yaml.safe_load(open(".gitlab-ci.yml"))["train"]["script"]
 print("\n".join(line for line in script if "runs" in line or "baseline" in line))
 ' >gate.sh
-    export PATH=$(dirname "$MLO"):$PATH MLO_FAIL_IF="metrics.acc < 0.9" MLO_FAIL_IF_VS_MAIN="metrics.acc < baseline.metrics.acc"
+    gate_env
     "$MLO" -q train >/dev/null 2>&1
     "$MLO" -q train -S acc=0.85 >/dev/null 2>&1
     expect_exit 1 bash -e gate.sh
