@@ -2,26 +2,27 @@
 //
 // Every connection is a session that reads one request, hands it to the handler, and writes the
 // answer when the handler calls back — possibly much later and from another thread (a worker
-// process answering), so the answer is posted onto the session's strand. Only then is the next
-// request on that connection read. A few I/O threads carry any number of connections because
-// nothing blocks on them: the waiting happens in the batcher and the worker pool.
+// process answering), so the answer is posted onto the session's event loop. Only then is the
+// next request on that connection read. A few I/O threads carry any number of connections because
+// nothing blocks on them: the waiting happens in the batcher and the worker pool. Each thread runs
+// its own loop and a connection stays on the loop that accepted it, so a session's handlers never
+// run at the same time and need no strand.
 //
 // Bounds, each answered with its status and then the connection closed: a body over the limit
 // (413), headers over 16 KiB (431), a request that does not arrive whole within the read timeout
 // (408: a slow client cannot hold a connection forever), a malformed request (400), and more
-// connections than allowed (503). An idle kept-alive connection is closed silently.
+// connections than allowed (503). An idle kept-alive connection is closed silently, and so is one
+// whose client does not take its answer within the read timeout.
 //
 // Stopping (graceful shutdown): the acceptor closes, the server waits until every request in
 // flight has been answered (up to the drain time), and only then are connections closed and the
 // threads joined, so a request that was accepted is answered.
 
 #include <atomic>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -94,32 +95,45 @@ std::chrono::steady_clock::duration seconds(double value) {
 struct HttpServer::Impl {
     HttpServerOptions options;
     HttpHandler handler;
-    net::io_context ioc;
-    // Keeps the loop running while a session waits for the handler's answer: that wait is no I/O,
-    // so without the guard the threads would leave once the acceptor closes at shutdown.
-    net::executor_work_guard<net::io_context::executor_type> work = net::make_work_guard(ioc);
+    // One event loop per thread, each run by its thread alone (concurrency hint 1): a connection
+    // lives on one loop for its whole life, so its handlers never run concurrently and need no
+    // strand, and no loop's queue is shared by two threads (with one loop for all threads, its
+    // lock was contended on every completion).
+    std::vector<std::unique_ptr<net::io_context>> loops;
+    // Keep the loops running while sessions wait for the handler's answers: that wait is no I/O,
+    // so without the guards the threads would leave once the acceptor closes at shutdown.
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
+    size_t next_loop = 0; // the loop the next accepted connection joins (round robin)
     std::optional<ssl::context> tls;
-    tcp::acceptor acceptor{ioc};
+    std::optional<tcp::acceptor> acceptor; // on loops[0]
     std::vector<std::thread> threads;
     std::atomic<size_t> connections{0};
     std::atomic<bool> stopping{false};
+    // Requests in flight, counted without a lock on every request; the mutex and condition are
+    // for stop(), which waits for the count to reach zero.
+    std::atomic<size_t> in_flight{0};
     std::mutex drain_mutex;
     std::condition_variable drained;
-    size_t in_flight = 0; // guarded by drain_mutex
     bool stopped = false;
     int bound_port = 0;
 
-    void request_started() {
-        std::lock_guard lock(drain_mutex);
-        ++in_flight;
-    }
+    void request_started() { in_flight.fetch_add(1, std::memory_order_relaxed); }
     void request_finished() {
-        std::lock_guard lock(drain_mutex);
-        if (--in_flight == 0)
+        if (in_flight.fetch_sub(1) == 1 && stopping.load()) {
+            std::lock_guard lock(drain_mutex); // so stop() cannot miss the notification
             drained.notify_all();
+        }
     }
 
     void accept();
+
+    // The loops go first, while everything their pending handlers (the sessions) refer to, the
+    // counters and the TLS context, still exists; the acceptor before its loop.
+    ~Impl() {
+        acceptor.reset();
+        work.clear();
+        loops.clear();
+    }
 };
 
 namespace {
@@ -128,19 +142,22 @@ namespace {
 template <typename Stream> class Session : public std::enable_shared_from_this<Session<Stream>> {
   public:
     Session(HttpServer::Impl& server, Stream stream, std::string remote)
-        : m_server(server), m_stream(std::move(stream)), m_deadline(m_stream.get_executor()),
+        : m_server(server), m_stream(std::move(stream)), m_watchdog(m_stream.get_executor()),
           m_remote(std::move(remote)) {}
 
     ~Session() { --m_server.connections; }
 
     void start() {
+        watch();
         if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
             read();
         } else {
-            tcp_layer().expires_after(seconds(m_server.options.read_timeout_seconds));
+            expect_within(m_server.options.read_timeout_seconds, Phase::reading);
             m_stream.async_handshake(ssl::stream_base::server,
                                      [self = this->shared_from_this()](beast::error_code ec) {
-                                         if (!ec)
+                                         if (ec)
+                                             self->close();
+                                         else
                                              self->read();
                                      });
         }
@@ -148,11 +165,16 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
 
     // Answers at once with `status` and closes (used when over the connection limit).
     void refuse(int status, const std::string& message) {
+        watch();
         m_close_after = true;
         write(HttpResponse{status, "application/json", "{\"error\":\"" + message + "\"}", {}});
     }
 
   private:
+    using Clock = std::chrono::steady_clock;
+    // What the connection waits for, which decides what its deadline means.
+    enum class Phase { reading, handling, writing };
+
     beast::tcp_stream& tcp_layer() {
         if constexpr (std::is_same_v<Stream, beast::tcp_stream>)
             return m_stream;
@@ -160,29 +182,61 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
             return beast::get_lowest_layer(m_stream);
     }
 
-    // The read deadline is a timer that cancels the read, not the stream's own expiry, which
-    // would close the socket: a slow client must still be told 408 before the connection closes.
-    void arm_deadline(double seconds_from_now) {
-        m_timed_out = false;
-        m_deadline.expires_after(seconds(seconds_from_now));
-        m_deadline.async_wait([self = this->shared_from_this()](beast::error_code ec) {
-            if (ec)
-                return; // cancelled: the read finished in time
-            self->m_timed_out = true;
-            beast::error_code ignored;
-            self->tcp_layer().socket().cancel(ignored);
+    // Deadlines. Every connection has one watchdog timer, armed when the connection opens and
+    // re-armed each time it fires, never more than the shortest timeout ahead; a deadline is
+    // just a time stored in the session. Setting one for each read and write costs nothing, where
+    // arming a timer per operation (and cancelling it when the operation finished in time) cost
+    // a timer update, a cancelled wait and its handler on every request.
+    void expect_within(double seconds_from_now, Phase phase) {
+        m_phase = phase;
+        m_deadline_at = Clock::now() + seconds(seconds_from_now);
+    }
+    void no_deadline() {
+        m_phase = Phase::handling; // the handler may take as long as the model needs
+        m_deadline_at = Clock::time_point::max();
+    }
+
+    void watch() {
+        auto shortest =
+            seconds(std::min(m_server.options.read_timeout_seconds, m_server.options.idle_timeout_seconds));
+        auto now = Clock::now();
+        auto wait =
+            m_deadline_at == Clock::time_point::max() ? shortest : std::min(shortest, m_deadline_at - now);
+        m_watchdog.expires_after(std::max(wait, Clock::duration::zero()));
+        m_watchdog.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            if (ec || self->m_closed)
+                return; // cancelled: the connection closed
+            if (Clock::now() >= self->m_deadline_at)
+                self->on_deadline();
+            self->watch();
         });
+    }
+
+    // A read that did not finish in time is cancelled, not the socket closed: a slow client must
+    // still be told 408 before the connection closes (on_read_error). A write that did not finish
+    // in time (a client that does not read its answer) closes the connection.
+    void on_deadline() {
+        m_deadline_at = Clock::time_point::max();
+        beast::error_code ignored;
+        if (m_phase == Phase::reading) {
+            m_timed_out = true;
+            tcp_layer().socket().cancel(ignored);
+        } else if (m_phase == Phase::writing) {
+            tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+            tcp_layer().socket().cancel(ignored);
+        }
     }
 
     void read() {
         m_parser.emplace();
         m_parser->body_limit(m_server.options.max_body_bytes);
         m_parser->header_limit(k_header_limit);
+        m_timed_out = false;
         // A new request on a kept-alive connection may take the idle time to start; once its
         // headers are in, the read timeout applies to the rest (set in on_header).
-        tcp_layer().expires_never();
-        arm_deadline(m_buffer.size() > 0 ? m_server.options.read_timeout_seconds
-                                         : m_server.options.idle_timeout_seconds);
+        expect_within(m_buffer.size() > 0 ? m_server.options.read_timeout_seconds
+                                          : m_server.options.idle_timeout_seconds,
+                      Phase::reading);
         http::async_read_header(
             m_stream, m_buffer, *m_parser,
             [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
@@ -193,14 +247,14 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
             on_read_error(ec);
             return;
         }
-        arm_deadline(m_server.options.read_timeout_seconds);
+        expect_within(m_server.options.read_timeout_seconds, Phase::reading);
         http::async_read(
             m_stream, m_buffer, *m_parser,
             [self = this->shared_from_this()](beast::error_code read_ec, size_t) { self->on_read(read_ec); });
     }
 
     void on_read_error(beast::error_code ec) {
-        m_deadline.cancel();
+        no_deadline();
         if (m_timed_out && ec == net::error::operation_aborted)
             ec = beast::error::timeout;
         if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
@@ -242,7 +296,7 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
             on_read_error(ec);
             return;
         }
-        m_deadline.cancel();
+        no_deadline();
         auto message = m_parser->release();
         m_keep_alive = message.keep_alive();
         m_head_request = message.method() == http::verb::head;
@@ -259,7 +313,6 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
                 std::string(field.value());
         request.body = std::move(message.body());
         request.remote = m_remote;
-        tcp_layer().expires_never(); // the handler may take as long as the model needs
         m_server.request_started();
         auto self = this->shared_from_this();
         auto executor = m_stream.get_executor();
@@ -289,7 +342,7 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
         message->prepare_payload();
         if (m_head_request)
             message->body().clear();
-        tcp_layer().expires_after(seconds(m_server.options.read_timeout_seconds));
+        expect_within(m_server.options.read_timeout_seconds, Phase::writing);
         http::async_write(
             m_stream, *message,
             [self = this->shared_from_this(), message, close_after](beast::error_code ec, size_t) {
@@ -302,7 +355,8 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
     }
 
     void close() {
-        m_deadline.cancel();
+        m_closed = true;
+        m_watchdog.cancel();
         if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
             beast::error_code ignored;
             m_stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -314,8 +368,11 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
 
     HttpServer::Impl& m_server;
     Stream m_stream;
-    net::steady_timer m_deadline;
-    bool m_timed_out = false;
+    net::steady_timer m_watchdog;
+    Clock::time_point m_deadline_at = Clock::time_point::max();
+    Phase m_phase = Phase::handling;
+    bool m_timed_out = false; // the read was cancelled by its deadline
+    bool m_closed = false;
     std::string m_remote;
     beast::flat_buffer m_buffer;
     std::optional<http::request_parser<http::string_body>> m_parser;
@@ -327,7 +384,9 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
 } // namespace
 
 void HttpServer::Impl::accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    net::io_context& loop = *loops[next_loop];
+    next_loop = (next_loop + 1) % loops.size();
+    acceptor->async_accept(loop, [this](beast::error_code ec, tcp::socket socket) {
         if (ec) {
             if (!stopping.load() && ec != net::error::operation_aborted)
                 accept();
@@ -392,26 +451,31 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& o
     auto address = net::ip::make_address(options.host, ec);
     if (ec)
         return fail(ErrorCode::usage, "'" + options.host + "' is not an IP address to listen on");
+    unsigned threads = std::max(1u, options.threads);
+    for (unsigned i = 0; i < threads; ++i) {
+        impl->loops.push_back(std::make_unique<net::io_context>(1));
+        impl->work.push_back(net::make_work_guard(*impl->loops.back()));
+    }
+    impl->acceptor.emplace(*impl->loops.front());
     tcp::endpoint endpoint(address, static_cast<unsigned short>(options.port));
-    impl->acceptor.open(endpoint.protocol(), ec);
+    impl->acceptor->open(endpoint.protocol(), ec);
     if (!ec)
-        impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+        impl->acceptor->set_option(net::socket_base::reuse_address(true), ec);
     if (!ec)
-        impl->acceptor.bind(endpoint, ec);
+        impl->acceptor->bind(endpoint, ec);
     if (!ec)
-        impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+        impl->acceptor->listen(net::socket_base::max_listen_connections, ec);
     if (ec)
         return fail(
             ErrorCode::precondition,
             "cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " + ec.message(),
             ec == net::error::address_in_use ? "another process uses the port; choose one with --port" : "");
-    impl->bound_port = impl->acceptor.local_endpoint().port();
+    impl->bound_port = impl->acceptor->local_endpoint().port();
     impl->accept();
-    unsigned threads = std::max(1u, options.threads);
-    for (unsigned i = 0; i < threads; ++i)
-        impl->threads.emplace_back([ioc = &impl->ioc] {
+    for (auto& loop : impl->loops)
+        impl->threads.emplace_back([loop = loop.get()] {
             block_sigpipe();
-            ioc->run();
+            loop->run();
         });
     return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
@@ -425,19 +489,20 @@ void HttpServer::stop(double drain_seconds) {
         impl.stopped = true;
     }
     impl.stopping = true;
-    net::post(impl.acceptor.get_executor(), [&impl] {
+    net::post(impl.acceptor->get_executor(), [&impl] {
         beast::error_code ignored;
-        impl.acceptor.close(ignored);
+        impl.acceptor->close(ignored);
     });
     {
         std::unique_lock lock(impl.drain_mutex);
         impl.drained.wait_for(lock, std::chrono::duration<double>(drain_seconds),
-                              [&] { return impl.in_flight == 0; });
+                              [&] { return impl.in_flight.load() == 0; });
     }
-    // Give the last answers a moment to be written before the loop stops.
+    // Give the last answers a moment to be written before the loops stop.
     std::this_thread::sleep_for(std::chrono::milliseconds(drain_seconds > 0 ? 50 : 0));
-    impl.work.reset();
-    impl.ioc.stop();
+    impl.work.clear();
+    for (auto& loop : impl.loops)
+        loop->stop();
     for (auto& thread : impl.threads)
         if (thread.joinable())
             thread.join();

@@ -195,9 +195,14 @@ void consume_sigpipe() {
 // Whether a write to a broken pipe on this thread fails with EPIPE instead of killing mlo: SIGPIPE
 // blocked here (the pool thread, the HTTP server's threads) or ignored process-wide.
 bool sigpipe_blocked_here() {
+    // Threads that block SIGPIPE do so when they start and never unblock it, so a "blocked" answer
+    // is kept: the question is asked on every request, and asking the kernel cost a system call.
+    thread_local bool known_blocked = false;
+    if (known_blocked)
+        return true;
     sigset_t mask;
     if (::pthread_sigmask(SIG_BLOCK, nullptr, &mask) == 0 && ::sigismember(&mask, SIGPIPE) == 1)
-        return true;
+        return known_blocked = true;
     struct sigaction action {};
     return ::sigaction(SIGPIPE, nullptr, &action) == 0 && action.sa_handler == SIG_IGN;
 }

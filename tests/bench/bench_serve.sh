@@ -53,6 +53,13 @@
 # `batch: {max_size: 64, max_delay_ms: 2}` (mlo.yaml changed between the runs, same workers), wrk
 # with one-row requests; the batch sizes mlo reports in /metrics are printed to show it batched.
 #
+# The ceiling, for information: a fixed-answer HTTP server compiled here (ceiling.c below, epoll,
+# one thread per core, SO_REUSEPORT) that reads each request up to the end of its body and writes
+# the same 21-byte JSON answer, with no parsing beyond Content-Length, no worker, no log. It is the
+# most requests/s any server can answer on this machine under the same wrk load (wrk shares the
+# cores), and so bounds every requests/s ratio above: a target above ceiling / FastAPI cannot be
+# met by any gateway that also passes the request to a worker process.
+#
 # Before any timing, one request to each server must return the expected prediction (echo: the
 # input; clf: the labels the training script computed for two rows, one of each class).
 #
@@ -518,6 +525,101 @@ EOF
     cc -O2 -Wall -o "$WORK/direct" "$WORK/direct.c" >"$WORK/logs/cc.log" 2>&1 || die "compiling direct.c failed" "$WORK/logs/cc.log"
 }
 
+# The fixed-answer server for the ceiling figure (see the header).
+write_ceiling_server() {
+    cat >"$WORK/ceiling.c" <<'EOF'
+/* ceiling PORT THREADS: answers every HTTP/1.1 request on 127.0.0.1:PORT with the same 200 and a
+ * 21-byte JSON body, keeping connections alive; THREADS epoll loops share the port (SO_REUSEPORT).
+ * A request is read up to the end of its headers and Content-Length body, nothing else is parsed. */
+#define _GNU_SOURCE
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int port;
+static const char answer[] = "HTTP/1.1 200 OK\r\nServer: ceiling\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 21\r\n\r\n{\"predictions\":[1.5]}";
+struct conn { int fd; size_t have; char buf[16384]; };
+
+static void *serve(void *unused) {
+    (void)unused;
+    int one = 1, listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    setsockopt(listener, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    struct sockaddr_in at = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(0x7f000001)};
+    if (bind(listener, (struct sockaddr *)&at, sizeof at) != 0 || listen(listener, 1024) != 0) { perror("ceiling"); exit(1); }
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL}, events[128];
+    epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev);
+    for (;;) {
+        int n = epoll_wait(ep, events, 128, -1);
+        for (int i = 0; i < n; ++i) {
+            struct conn *c = events[i].data.ptr;
+            if (c == NULL) {
+                int fd;
+                while ((fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    c = calloc(1, sizeof *c);
+                    c->fd = fd;
+                    struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+                }
+                continue;
+            }
+            ssize_t got = read(c->fd, c->buf + c->have, sizeof c->buf - 1 - c->have);
+            if (got <= 0) { close(c->fd); free(c); continue; }
+            c->have += (size_t)got;
+            c->buf[c->have] = 0;
+            for (;;) {
+                char *end = memmem(c->buf, c->have, "\r\n\r\n", 4);
+                if (end == NULL) break;
+                size_t head = (size_t)(end + 4 - c->buf), body = 0;
+                char *length = strcasestr(c->buf, "content-length:");
+                if (length != NULL && length < end) body = strtoul(length + 15, NULL, 10);
+                if (c->have < head + body) break;
+                if (write(c->fd, answer, sizeof answer - 1) < 0) break;
+                memmove(c->buf, c->buf + head + body, c->have - head - body);
+                c->have -= head + body;
+            }
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) { fprintf(stderr, "usage: ceiling PORT THREADS\n"); return 2; }
+    port = atoi(argv[1]);
+    int threads = atoi(argv[2]);
+    pthread_t t[64];
+    for (int i = 0; i < threads && i < 64; ++i) pthread_create(&t[i], NULL, serve, NULL);
+    pthread_join(t[0], NULL);
+    return 0;
+}
+EOF
+    cc -O2 -Wall -pthread -o "$WORK/ceiling" "$WORK/ceiling.c" >"$WORK/logs/cc-ceiling.log" 2>&1 ||
+        die "compiling ceiling.c failed" "$WORK/logs/cc-ceiling.log"
+}
+
+bench_ceiling() {
+    local threads c
+    threads=$(nproc)
+    section "ceiling: a fixed-answer C server ($threads epoll threads, no worker, no parsing): wrk ${SECONDS_PER_POINT} s per point (information)"
+    SERVER_NAME=ceiling
+    PORT=$(free_port)
+    "$WORK/ceiling" "$PORT" "$threads" >"$WORK/logs/ceiling.out" 2>&1 &
+    SERVER_PID=$!
+    wait_ready curl -sf -X POST -d '{}' "http://127.0.0.1:$PORT/invocations"
+    for c in "${CONCURRENCY[@]}"; do
+        load "ceiling_c$c" "$c" "$WORK/echo-c$c.lua"
+    done
+    stop_server
+}
+
 # wrk's Lua script for one load point: POST the body; when done, print the figures (microseconds).
 # wrk applies a coordinated-omission correction to its latency histogram before it prints it or
 # calls done (stats_correct in wrk's stats.c: for every sample n >= 2E it adds synthetic samples
@@ -702,9 +804,10 @@ bench_echo_mlo() {
     start_mlo echo nobatch
     check_prediction "echo x=1.5" "$ECHO_BODY" "[1.5]"
     # The worker helper exactly as mlo materialised it, for the direct driver.
+    # (each served version has its own directory under the server's run directory).
     local helper
-    helper=$PROJ/.mlo/serve/run-$SERVER_PID/lib/mlo_worker.py
-    [[ -f $helper ]] || die "no $helper while mlo serve runs"
+    helper=$(compgen -G "$PROJ/.mlo/serve/run-$SERVER_PID/*/lib/mlo_worker.py" | head -n 1) ||
+        die "no mlo_worker.py under $PROJ/.mlo/serve/run-$SERVER_PID while mlo serve runs"
     cp "$helper" "$WORK/lib/mlo_worker.py"
     local c before after
     for c in "${CONCURRENCY[@]}"; do
@@ -849,6 +952,12 @@ summary() {
         add_row "echo c=$c: p99 vs workers direct" "$(fmt_ms "${T[mlo_echo_c$c.p99]}")" "$(fmt_ms "${T[direct_c$c.p99]}")" \
             "$(fmt_delta "${T[overhead_c$c]}")" "$target" "$verdict"
     done
+    for c in "${CONCURRENCY[@]}"; do
+        add_row "ceiling c=$c: req/s vs FastAPI (fast)" "$(fmt_rps "${R[ceiling_c$c]}")" \
+            "$(fmt_rps "${R[fastapi_fast_echo_c$c]}")" "$(fmt_x "$(ratio_x100 "${R[ceiling_c$c]}" "${R[fastapi_fast_echo_c$c]}")")" - -
+    done
+    add_row "echo c=16: req/s vs ceiling" "$(fmt_rps "${R[mlo_echo_c16]}")" "$(fmt_rps "${R[ceiling_c16]}")" \
+        "$(fmt_x "$(ratio_x100 "${R[mlo_echo_c16]}" "${R[ceiling_c16]}")")" - -
     add_row "echo c=16: req/s vs workers direct" "$(fmt_rps "${R[mlo_echo_c16]}")" "$(fmt_rps "${R[direct_c16]}")" \
         "$(fmt_x "$(ratio_x100 "${R[mlo_echo_c16]}" "${R[direct_c16]}")")" - -
     for c in "${CONCURRENCY[@]}"; do
@@ -899,11 +1008,13 @@ main() {
     make_workdir
     print_environment
     write_direct_driver
+    write_ceiling_server
     make_project
     bench_echo_mlo
     bench_echo_direct
     bench_echo_fastapi fast
     bench_echo_fastapi plain
+    bench_ceiling
     bench_clf_mlo off
     bench_clf_mlo on
     bench_clf_fastapi fast
