@@ -247,11 +247,11 @@ class Check {
     // Takes the reference's summary from the store when one was kept for this key: false when
     // there is none or it does not decode (it is then read and kept again).
     bool load_reference_summary(const std::string& key) {
-        auto bytes = util::read_file(reference_summary_path(m_in.cache_dir, key));
-        if (!bytes)
+        auto file = util::MappedFile::open(reference_summary_path(m_in.cache_dir, key));
+        if (!file)
             return false;
         ReferenceSummary summary;
-        if (!decode_reference_summary(*bytes, summary, m_columns))
+        if (!decode_reference_summary(file->bytes(), summary, m_columns))
             return false;
         m_report.reference_rows = summary.rows;
         m_reference_performance = std::move(summary.performance);

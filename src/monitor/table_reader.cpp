@@ -339,17 +339,26 @@ struct CsvBlock {
     bool quoted = false; // may hold a quote (the cutter looked, to find the cut)
 };
 
-// How many times `byte` occurs in `data`: sixteen bytes a step with SSE2 (every x86-64 has it),
-// compared, turned into a bit mask and counted. It runs under the consumers' lock on every block,
-// where a byte-by-byte loop (the compiler did not vectorise it there) cost about 20 ms a check.
+// How many times `byte` occurs in `data`: sixteen bytes a step with SSE2 (every x86-64 has it).
+// Each step's comparison gives -1 in every matching byte lane, subtracted into sixteen byte
+// counters; every 255 steps (before a counter can wrap) the lanes are summed with psadbw. It runs
+// under the consumers' lock on every block: a byte-by-byte loop cost about 20 ms a check, and a
+// bit mask counted with std::popcount about as much again, since baseline x86-64 has no popcnt
+// instruction and the count became a libgcc call per step.
 size_t count_byte(std::string_view data, char byte) {
     size_t count = 0, i = 0;
 #if defined(__SSE2__)
     const __m128i wanted = _mm_set1_epi8(byte);
-    for (; i + 16 <= data.size(); i += 16) {
-        __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data.data() + i));
-        count += static_cast<size_t>(
-            std::popcount(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, wanted)))));
+    while (data.size() - i >= 16) {
+        size_t steps = std::min<size_t>((data.size() - i) / 16, 255);
+        __m128i lanes = _mm_setzero_si128();
+        for (size_t k = 0; k < steps; ++k, i += 16) {
+            __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data.data() + i));
+            lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(chunk, wanted));
+        }
+        __m128i sums = _mm_sad_epu8(lanes, _mm_setzero_si128()); // two 64-bit sums of 8 lanes
+        count += static_cast<size_t>(_mm_cvtsi128_si64(sums)) +
+                 static_cast<size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
     }
 #endif
     for (; i < data.size(); ++i)

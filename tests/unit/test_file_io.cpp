@@ -23,6 +23,29 @@ TEST_CASE("write_file_atomic replaces content and leaves no temp files", "[util]
     CHECK_FALSE(missing_dir);
 }
 
+TEST_CASE("read_file and MappedFile give a file's exact bytes, whatever its size", "[util]") {
+    mlo::test::TempDir dir;
+    // Empty, smaller than a page, and larger than read_file's first guess would be if the file
+    // grew: sizes around the boundaries of both readers, with every byte value.
+    for (size_t size : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, size_t{300001}}) {
+        std::string bytes(size, '\0');
+        for (size_t i = 0; i < size; ++i)
+            bytes[i] = static_cast<char>((i * 131 + size) & 0xff);
+        REQUIRE(write_file_atomic(dir / "f.bin", bytes));
+        CHECK(read_file(dir / "f.bin").value() == bytes);
+        auto mapped = MappedFile::open(dir / "f.bin");
+        REQUIRE(mapped);
+        CHECK(mapped->bytes() == bytes);
+        // The mapping outlives a rename over the file (how a newer summary replaces an older one).
+        REQUIRE(write_file_atomic(dir / "f.bin", "replaced"));
+        CHECK(mapped->bytes() == bytes);
+    }
+    auto missing = MappedFile::open(dir / "none.bin");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message.find("none.bin") != std::string::npos);
+    CHECK_FALSE(read_file(dir / "none.bin"));
+}
+
 TEST_CASE("a lock file is exclusive and commits by rename", "[util]") {
     mlo::test::TempDir dir;
     {

@@ -31,6 +31,26 @@ class UniqueFd {
 // Reads a whole file. Errors name the path.
 Result<std::string> read_file(const fs::path& path);
 
+// A whole file mapped read-only (and its pages mapped in at once), for reading large files of our
+// own without copying them into memory first. The file must not be truncated while mapped.
+class MappedFile {
+  public:
+    // Errors name the path. An empty file maps to an empty view.
+    static Result<MappedFile> open(const fs::path& path);
+    MappedFile(MappedFile&& other) noexcept;
+    MappedFile& operator=(MappedFile&&) = delete;
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    ~MappedFile();
+
+    std::string_view bytes() const { return {static_cast<const char*>(m_data), m_size}; }
+
+  private:
+    MappedFile(void* data, size_t size) : m_data(data), m_size(size) {}
+    void* m_data = nullptr;
+    size_t m_size = 0;
+};
+
 // Writes all bytes to fd, retrying on short writes and EINTR.
 Status write_all(int fd, std::string_view bytes, const fs::path& for_error);
 
