@@ -333,8 +333,52 @@ Status TableReader::for_each_row(const std::vector<std::string>& wanted, const R
 namespace {
 
 // A block of whole CSV records and the line its first record starts on.
+// Bytes read from a file, grown without zero-filling: std::string::resize writes every new byte
+// before the read overwrites it, a 1 MiB memset per block under the cutter's lock.
+class ReadBuffer {
+  public:
+    size_t size() const { return m_size; }
+    char* data() { return m_bytes.get(); }
+    std::string_view view() const { return {m_bytes.get(), m_size}; }
+    // Makes room for `more` bytes after the current ones (their content undefined until written)
+    // and returns where they start; commit() then sets how many were written.
+    char* extend(size_t more) {
+        if (m_size + more > m_capacity) {
+            size_t capacity = std::max(m_size + more, m_capacity * 2);
+            std::unique_ptr<char[]> bytes(new char[capacity]);
+            if (m_size > 0)
+                std::memcpy(bytes.get(), m_bytes.get(), m_size);
+            m_bytes = std::move(bytes);
+            m_capacity = capacity;
+        }
+        return m_bytes.get() + m_size;
+    }
+    void commit(size_t written) { m_size += written; }
+    void assign(std::string_view bytes) {
+        m_size = 0;
+        std::memcpy(extend(bytes.size()), bytes.data(), bytes.size());
+        m_size = bytes.size();
+    }
+    void truncate(size_t size) { m_size = std::min(m_size, size); }
+    void erase_front(size_t count) {
+        count = std::min(count, m_size);
+        std::memmove(m_bytes.get(), m_bytes.get() + count, m_size - count);
+        m_size -= count;
+    }
+    void clear() { m_size = 0; }
+    void swap(ReadBuffer& other) noexcept {
+        std::swap(m_bytes, other.m_bytes);
+        std::swap(m_size, other.m_size);
+        std::swap(m_capacity, other.m_capacity);
+    }
+
+  private:
+    std::unique_ptr<char[]> m_bytes;
+    size_t m_size = 0, m_capacity = 0;
+};
+
 struct CsvBlock {
-    std::string data;
+    ReadBuffer data;
     uint64_t first_line = 0;
     bool quoted = false; // may hold a quote (the cutter looked, to find the cut)
 };
@@ -405,45 +449,44 @@ class BlockCutter {
         if (!m_in.is_open())
             return fail(system_error("cannot open " + m_path.string(), errno));
         constexpr size_t k_block_bytes = 1 << 20;
-        std::string& data = block.data;
+        ReadBuffer& data = block.data;
         data.swap(m_pending);
         m_pending.clear();
         while (true) {
             if (!m_at_end) {
-                size_t old = data.size();
-                data.resize(old + k_block_bytes);
-                m_in.read(data.data() + old, static_cast<std::streamsize>(k_block_bytes));
-                data.resize(old + static_cast<size_t>(m_in.gcount()));
+                m_in.read(data.extend(k_block_bytes), static_cast<std::streamsize>(k_block_bytes));
+                data.commit(static_cast<size_t>(m_in.gcount()));
                 if (m_in.bad())
                     return fail(system_error("reading " + m_path.string(), errno));
                 m_at_end = m_in.eof();
             }
             if (m_header) {
                 // The header was validated by open(); only its end is needed here.
-                size_t skip = data.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+                size_t skip = data.view().starts_with("\xEF\xBB\xBF") ? 3 : 0;
                 CsvRecord record;
                 std::string error;
-                size_t end = parse_record(data, skip, m_at_end, record, m_line, error);
+                size_t end = parse_record(data.view(), skip, m_at_end, record, m_line, error);
                 if (end == std::string_view::npos) {
                     if (m_at_end)
                         return false;
                     continue; // a header longer than a block: read more
                 }
-                data.erase(0, end);
+                data.erase_front(end);
                 m_header = false;
             }
-            bool quoted = holds_byte(data, '"');
-            size_t cut = m_at_end ? data.size() : last_record_end(data, quoted);
+            std::string_view bytes = data.view();
+            bool quoted = holds_byte(bytes, '"');
+            size_t cut = m_at_end ? bytes.size() : last_record_end(bytes, quoted);
             if (cut == 0) {
                 if (m_at_end)
                     return false;
                 continue; // one record longer than the block: read more
             }
-            m_pending.assign(data, cut);
-            data.resize(cut);
+            m_pending.assign(bytes.substr(cut));
+            data.truncate(cut);
             block.first_line = m_line;
             block.quoted = quoted;
-            m_line += count_byte(data, '\n');
+            m_line += count_byte(data.view(), '\n');
             return true;
         }
     }
@@ -451,7 +494,7 @@ class BlockCutter {
   private:
     fs::path m_path;
     std::ifstream m_in;
-    std::string m_pending;
+    ReadBuffer m_pending;
     uint64_t m_line = 1;
     bool m_header = true, m_at_end = false;
 };
@@ -604,7 +647,7 @@ Status TableReader::for_each_row_parallel(const std::vector<std::string>& wanted
             // A block handed out earlier may still be running on another consumer, and an error in
             // it comes before any here: every consumer finishes its block, and the earliest line
             // wins below.
-            std::string_view data(block.data);
+            std::string_view data = block.data.view();
             uint64_t line = block.first_line;
             size_t pos = 0;
             // Without quotes and carriage returns, as most data files are, a cell ends at a comma or

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
 #include <mlo/monitor/column_summary.hpp>
 #include <mlo/monitor/drift_stats.hpp>
 #include <mlo/monitor/ks_test.hpp>
@@ -100,6 +101,40 @@ TEST_CASE("large current samples drop their exact values but keep bounded counts
     CHECK(accumulator.ks_h() == 0);
     bool exact = false;
     CHECK(accumulator.unique_count(exact) == 6);
+}
+
+TEST_CASE("folded batches count every value in its slot, from both ends of a batch at once") {
+    // Values on and between the reference's, folded in batches (fold_sorted walks each batch's
+    // halves together): the per-value counts must be what counting the whole sample gives.
+    std::vector<double> reference_values;
+    for (int i = 0; i < 10; ++i)
+        reference_values.push_back(i);
+    auto summary = reference_of(reference_values);
+    NumericCurrent accumulator(summary);
+    std::mt19937 random(11);
+    std::uniform_int_distribution<int> half_steps(-2, 22); // -1 .. 11 in steps of 0.5
+    std::map<double, uint64_t> expected;
+    for (size_t i = 0; i < 3 * NumericCurrent::k_exact_values + 5; ++i) {
+        double value = half_steps(random) / 2.0;
+        accumulator.add(value);
+        ++expected[value];
+    }
+    accumulator.finish();
+    REQUIRE_FALSE(accumulator.has_exact_values());
+    bool exact = false;
+    CHECK(accumulator.unique_count(exact) == 10 + 15); // 0..9, plus -1, -0.5, 0.5 ... 10.5, 11
+    CHECK(exact);
+    std::vector<double> values;
+    std::vector<uint64_t> reference_counts, current_counts;
+    accumulator.value_counts(values, reference_counts, current_counts);
+    std::vector<double> expected_values;
+    std::vector<uint64_t> expected_counts;
+    for (const auto& [value, count] : expected) {
+        expected_values.push_back(value);
+        expected_counts.push_back(count);
+    }
+    CHECK(values == expected_values);
+    CHECK(current_counts == expected_counts);
 }
 
 TEST_CASE("folding sorts like std::sort: negative, zero, tiny and huge values") {

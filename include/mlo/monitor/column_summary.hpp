@@ -105,6 +105,11 @@ class NumericCurrent {
     // Merges values sorted (or nearly: see sort_nearly) into the slots, the new values and the
     // display counts.
     void fold_sorted(const std::vector<double>& values);
+    // Where a walk over the distinct values and the display thresholds stands.
+    struct Cursor {
+        size_t distinct = 0, bin = 0;
+    };
+    void fold_one(Cursor& at, double value); // fold_sorted's step
     // Display bins as numpy's histogram gives them ([e_i, e_i+1), the last closed) plus an
     // underflow and an overflow bin: a value's bin is how many of these it is at or above.
     std::vector<double> m_display_thresholds;
