@@ -52,6 +52,7 @@ std::string HttpRequest::header(const std::string& lower_name) const {
 namespace {
 
 constexpr size_t k_header_limit = 16 * 1024;
+constexpr size_t k_read_bytes = 64 * 1024; // room offered to each socket read
 
 std::string percent_decode(std::string_view text) {
     std::string out;
@@ -228,30 +229,75 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
         }
     }
 
+    // Reading a request: the connection's bytes are fed to Beast's parser as they arrive, one
+    // socket read per request as a rule (http::async_read_header followed by http::async_read cost
+    // two composed operations and a posted completion per request). Bytes of the next request
+    // (a pipelining client) stay in m_buffer for the next call.
     void read() {
         m_parser.emplace();
         m_parser->body_limit(m_server.options.max_body_bytes);
         m_parser->header_limit(k_header_limit);
+        m_parser->eager(true); // parse the body in the same call as the header
         m_timed_out = false;
         // A new request on a kept-alive connection may take the idle time to start; once its
-        // headers are in, the read timeout applies to the rest (set in on_header).
-        expect_within(m_buffer.size() > 0 ? m_server.options.read_timeout_seconds
-                                          : m_server.options.idle_timeout_seconds,
+        // first bytes are in, the read timeout applies to the rest (set in on_bytes).
+        m_awaiting_first_byte = m_buffer.size() == 0;
+        expect_within(m_awaiting_first_byte ? m_server.options.idle_timeout_seconds
+                                            : m_server.options.read_timeout_seconds,
                       Phase::reading);
-        http::async_read_header(
-            m_stream, m_buffer, *m_parser,
-            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+        parse_buffered();
     }
 
-    void on_header(beast::error_code ec) {
+    // Feeds the buffered bytes to the parser; reads more while the request is not whole.
+    void parse_buffered() {
+        beast::error_code ec;
+        while (m_buffer.size() > 0 && !m_parser->is_done()) {
+            size_t used = m_parser->put(m_buffer.data(), ec);
+            m_buffer.consume(used);
+            if (ec == http::error::need_more) {
+                ec = {};
+                break;
+            }
+            if (ec) {
+                on_read_error(ec);
+                return;
+            }
+            if (used == 0)
+                break;
+        }
+        if (m_parser->is_done()) {
+            on_read({});
+            return;
+        }
+        m_stream.async_read_some(m_buffer.prepare(k_read_bytes),
+                                 [self = this->shared_from_this()](beast::error_code read_ec, size_t bytes) {
+                                     self->on_bytes(read_ec, bytes);
+                                 });
+    }
+
+    void on_bytes(beast::error_code ec, size_t bytes) {
+        if (ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
+            if (!m_parser->got_some() && m_buffer.size() == 0) {
+                on_read_error(http::error::end_of_stream); // closed between requests
+                return;
+            }
+            m_parser->put_eof(ec); // complete only if the message had no length (never a request)
+            if (!ec && m_parser->is_done())
+                on_read({});
+            else
+                on_read_error(ec ? ec : beast::error_code(http::error::partial_message));
+            return;
+        }
         if (ec) {
             on_read_error(ec);
             return;
         }
-        expect_within(m_server.options.read_timeout_seconds, Phase::reading);
-        http::async_read(
-            m_stream, m_buffer, *m_parser,
-            [self = this->shared_from_this()](beast::error_code read_ec, size_t) { self->on_read(read_ec); });
+        if (m_awaiting_first_byte && bytes > 0) {
+            m_awaiting_first_byte = false;
+            expect_within(m_server.options.read_timeout_seconds, Phase::reading);
+        }
+        m_buffer.commit(bytes);
+        parse_buffered();
     }
 
     void on_read_error(beast::error_code ec) {
@@ -404,7 +450,8 @@ template <typename Stream> class Session : public std::enable_shared_from_this<S
     std::string m_remote;
     beast::flat_buffer m_buffer;
     std::optional<http::request_parser<http::string_body>> m_parser;
-    std::string m_head, m_body; // the answer being written
+    std::string m_head, m_body;         // the answer being written
+    bool m_awaiting_first_byte = false; // of the next request: the idle timeout applies
     bool m_keep_alive = true;
     bool m_head_request = false;
     bool m_close_after = false;

@@ -220,6 +220,88 @@ case_bad_requests() {
 }
 run_case "bad requests: validation, JSON, content type, size, routes, slow client" case_bad_requests
 
+# How requests arrive on a connection: pipelined in one write, cut anywhere between writes,
+# chunked, malformed, with oversized headers, or abandoned half-way; each gets its answer and the
+# server keeps serving.
+case_http_framing() {
+    serve_project
+    start_server
+    python3 - "$PORT" <<'PY' || fail "HTTP framing (see above)"
+import socket, sys, time
+
+port = int(sys.argv[1])
+body = b'{"inputs": {"x": [2.5], "name": ["a"], "email": ["e"]}}'
+request = (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+
+def connect():
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+def answers(s, count):
+    """Reads `count` whole answers (Content-Length framed); returns [(status, body)]."""
+    data, out = b"", []
+    while len(out) < count:
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+        while len(rest) < length:
+            rest += s.recv(65536)
+        out.append((int(head.split()[1]), rest[:length]))
+        data = rest[length:]
+    return out
+
+def check(what, got, want):
+    if got != want:
+        print(f"{what}: got {got!r}, want {want!r}")
+        sys.exit(1)
+
+# Three requests in one write: three answers, in order.
+s = connect()
+s.sendall(request * 3)
+check("pipelined", [a[0] for a in answers(s, 3)], [200, 200, 200])
+# One request cut in four pieces, a pause between them (head split mid-line, body split).
+cut = [0, 20, len(request) - len(body) - 3, len(request) - 10, len(request)]
+for a, b in zip(cut, cut[1:]):
+    s.sendall(request[a:b])
+    time.sleep(0.1)
+got = answers(s, 1)
+check("cut request", (got[0][0], b"predictions" in got[0][1]), (200, True))
+# A chunked body.
+chunked = (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n")
+chunked += b"%x\r\n%s\r\n" % (10, body[:10]) + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body) - 10, body[10:])
+s.sendall(chunked)
+check("chunked", answers(s, 1)[0][0], 200)
+s.close()
+# A malformed request line: 400, then the connection closes.
+s = connect()
+s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+check("malformed", answers(s, 1)[0][0], 400)
+s.close()
+# Headers over 16 KiB: 431.
+s = connect()
+s.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+check("big headers", answers(s, 1)[0][0], 431)
+s.close()
+# Half a request, then the client goes away; the server still answers others.
+s = connect()
+s.sendall(request[:30])
+s.close()
+s = connect()
+s.sendall(request)
+check("after an abandoned request", answers(s, 1)[0][0], 200)
+s.close()
+PY
+    stop_server
+}
+run_case "HTTP framing: pipelined, cut, chunked, malformed, oversized headers, abandoned" case_http_framing
+
 case_worker_crash() {
     serve_project
     start_server
