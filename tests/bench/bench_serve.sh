@@ -243,10 +243,16 @@ load() {
     ((c > 1)) || threads=1
     local _ requests duration p50 p99 mean co_p99 recorded connect read write status timeout
     local b_p50 b_p99 b_mean b_co_p99 failed=0 failed_status=0 total=0
+    local own0 below0 own1 below1 wrk_user wrk_sys hz
+    hz=$(getconf CLK_TCK)
     for ((run = 1; run <= RUNS; run++)); do
         local log=$WORK/logs/wrk-$name-$run.log line
-        wrk -t"$threads" -c"$c" -d"${SECONDS_PER_POINT}s" --timeout 10s --latency -s "$lua" \
-            "http://127.0.0.1:$PORT/invocations" >"$log" 2>&1 || die "wrk failed against $SERVER_NAME" "$log"
+        read -r own0 below0 <<<"$(server_ticks)"
+        /usr/bin/time -f '%U %S' -o "$log.cpu" wrk -t"$threads" -c"$c" -d"${SECONDS_PER_POINT}s" --timeout 10s \
+            --latency -s "$lua" "http://127.0.0.1:$PORT/invocations" >"$log" 2>&1 ||
+            die "wrk failed against $SERVER_NAME" "$log"
+        read -r own1 below1 <<<"$(server_ticks)"
+        read -r wrk_user wrk_sys <"$log.cpu"
         line=$(grep '^BENCH ' "$log") || die "wrk printed no result line" "$log"
         read -r _ requests duration p50 p99 mean co_p99 recorded connect read write status timeout <<<"$line"
         ((requests > 0)) || die "wrk completed no request against $SERVER_NAME" "$log"
@@ -259,6 +265,10 @@ load() {
         if ((requests * 1000000 / duration > best)); then
             best=$((requests * 1000000 / duration))
             b_p50=$p50 b_p99=$p99 b_mean=$mean b_co_p99=$co_p99
+            # CPU per request (microseconds): wrk, the server process, the processes below it.
+            T[$name.cpu_wrk]=$(awk -v u="$wrk_user" -v s="$wrk_sys" -v n="$requests" 'BEGIN { printf "%d", (u + s) * 1e6 / n }')
+            T[$name.cpu_own]=$(((own1 - own0) * 1000000 / hz / requests))
+            T[$name.cpu_below]=$(((below1 - below0) * 1000000 / hz / requests))
         fi
     done
     R[$name]=$best
@@ -271,6 +281,36 @@ load() {
     fi
     note "$(printf '  %-30s c=%-3d %9s   p50 %10s   p99 %10s   mean %10s   (wrk corrected p99 %s)%s' "$SERVER_NAME" "$c" \
         "$(fmt_rps "$best")" "$(fmt_ms "$b_p50")" "$(fmt_ms "$b_p99")" "$(fmt_ms "$b_mean")" "$(fmt_ms "$b_co_p99")" "$extra")"
+    note "$(printf '  %-30s        CPU per request: wrk %d us, server %d us + %d us in the processes below it' "" \
+        "${T[$name.cpu_wrk]}" "${T[$name.cpu_own]}" "${T[$name.cpu_below]}")"
+}
+
+# server_ticks: CPU time (clock ticks, user + system) of the server under test so far, as
+# "OWN DESCENDANTS": the process SERVER_PID itself (mlo's gateway, uvicorn's supervisor) and every
+# process below it (mlo's workers, uvicorn's worker processes), read from /proc.
+server_ticks() {
+    "$PYTHON" - "$SERVER_PID" <<'EOF'
+import os, sys
+root = int(sys.argv[1])
+parent, ticks = {}, {}
+for entry in os.listdir("/proc"):
+    if not entry.isdigit():
+        continue
+    try:
+        stat = open(f"/proc/{entry}/stat").read()
+    except OSError:
+        continue
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+    pid = int(entry)
+    parent[pid] = int(fields[1])
+    ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+def below(pid):
+    while pid in parent and pid != root:
+        pid = parent[pid]
+    return pid == root
+own = ticks.get(root, 0)
+print(own, sum(t for pid, t in ticks.items() if pid != root and below(pid)))
+EOF
 }
 
 # mlo_metrics LABEL: scrapes mlo's /metrics into logs/metrics-LABEL.txt and prints one line
@@ -958,6 +998,12 @@ summary() {
     done
     add_row "echo c=16: req/s vs ceiling" "$(fmt_rps "${R[mlo_echo_c16]}")" "$(fmt_rps "${R[ceiling_c16]}")" \
         "$(fmt_x "$(ratio_x100 "${R[mlo_echo_c16]}" "${R[ceiling_c16]}")")" - -
+    # With the 2 cores saturated, requests/s = cores / CPU per request. Were the gateway free, the
+    # CPU per request would be wrk's plus the workers': the most batching could give here.
+    local off_cpu=$((${T[mlo_clf_off_c64.cpu_wrk]} + ${T[mlo_clf_off_c64.cpu_below]}))
+    local on_cpu=$((${T[mlo_clf_on_c64.cpu_wrk]} + ${T[mlo_clf_on_c64.cpu_below]}))
+    add_row "clf c=64: batching on vs off, free gateway" "${on_cpu} us/req" "${off_cpu} us/req" \
+        "$(fmt_x "$(ratio_x100 "$off_cpu" "$on_cpu")")" "(bound)" -
     add_row "echo c=16: req/s vs workers direct" "$(fmt_rps "${R[mlo_echo_c16]}")" "$(fmt_rps "${R[direct_c16]}")" \
         "$(fmt_x "$(ratio_x100 "${R[mlo_echo_c16]}" "${R[direct_c16]}")")" - -
     for c in "${CONCURRENCY[@]}"; do
