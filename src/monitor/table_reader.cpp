@@ -332,13 +332,10 @@ Status TableReader::for_each_row(const std::vector<std::string>& wanted, const R
 
 namespace {
 
-// A block of whole CSV records and the line its first record starts on.
 // Bytes read from a file, grown without zero-filling: std::string::resize writes every new byte
 // before the read overwrites it, a 1 MiB memset per block under the cutter's lock.
 class ReadBuffer {
   public:
-    size_t size() const { return m_size; }
-    char* data() { return m_bytes.get(); }
     std::string_view view() const { return {m_bytes.get(), m_size}; }
     // Makes room for `more` bytes after the current ones (their content undefined until written)
     // and returns where they start; commit() then sets how many were written.
@@ -356,12 +353,16 @@ class ReadBuffer {
     void commit(size_t written) { m_size += written; }
     void assign(std::string_view bytes) {
         m_size = 0;
+        if (bytes.empty())
+            return; // a buffer never grown has no storage, which memcpy must not see
         std::memcpy(extend(bytes.size()), bytes.data(), bytes.size());
         m_size = bytes.size();
     }
     void truncate(size_t size) { m_size = std::min(m_size, size); }
     void erase_front(size_t count) {
         count = std::min(count, m_size);
+        if (count == 0)
+            return;
         std::memmove(m_bytes.get(), m_bytes.get() + count, m_size - count);
         m_size -= count;
     }
@@ -377,6 +378,7 @@ class ReadBuffer {
     size_t m_size = 0, m_capacity = 0;
 };
 
+// A block of whole CSV records and the line its first record starts on.
 struct CsvBlock {
     ReadBuffer data;
     uint64_t first_line = 0;
@@ -411,7 +413,8 @@ size_t count_byte(std::string_view data, char byte) {
 }
 
 bool holds_byte(std::string_view data, char byte) {
-    return std::memchr(data.data(), byte, data.size()) != nullptr;
+    // An empty view's data() may be null, which memchr must not see.
+    return !data.empty() && std::memchr(data.data(), byte, data.size()) != nullptr;
 }
 
 // The end of the last record that is complete in `data` (just after a line feed outside quotes),
