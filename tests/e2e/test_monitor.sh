@@ -328,8 +328,6 @@ case_missing_inputs() {
     expect_contains "$ERR" "is tracked but not checked out"
 }
 
-# The HTML report rendered by headless Chromium: the screenshot shows the reference (blue) and
-# current (orange) bars of the histograms, drawn with 55% opacity over white.
 # The reference's summary is kept in .mlo/cache/monitor and reused: the same report from it, a new
 # one when the reference changes, and a damaged summary is rebuilt, never trusted. A reference
 # changed in the last two seconds is not cached (its times could hide a further change), so the
@@ -366,6 +364,8 @@ case_reference_summary_is_kept_and_reused() {
     expect_exit 0 mlo --json monitor check --current cur.csv
 }
 
+# The HTML report rendered by headless Chromium: the screenshot shows the reference (blue) and
+# current (orange) bars of the histograms, drawn with 55% opacity over white.
 case_html_report_renders_in_chromium() {
     monitor_project
     gen_csv cur.csv 2000 3 8 0.2

@@ -25,8 +25,7 @@ TEST_CASE("write_file_atomic replaces content and leaves no temp files", "[util]
 
 TEST_CASE("read_file and MappedFile give a file's exact bytes, whatever its size", "[util]") {
     mlo::test::TempDir dir;
-    // Empty, smaller than a page, and larger than read_file's first guess would be if the file
-    // grew: sizes around the boundaries of both readers, with every byte value.
+    // Empty, one byte, either side of a page boundary, and many pages, with every byte value.
     for (size_t size : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, size_t{300001}}) {
         std::string bytes(size, '\0');
         for (size_t i = 0; i < size; ++i)
